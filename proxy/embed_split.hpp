@@ -1,0 +1,37 @@
+// Pure core of the /api/embed fan-out, part 1: recognise a splittable request and build its
+// single-input sub-requests. No I/O; every view points into the caller's body.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meter {
+
+// A client body in plain form, cut around its `input` value.
+//   body == head + <input value> + tail
+// Sub-request i is head + "[" + inputs[i] + "]" + tail: every other member keeps its exact bytes.
+struct embed_split {
+  std::string_view head;                // bytes before the input value
+  std::string_view tail;                // bytes after the input value
+  std::vector<std::string_view> inputs; // each input's JSON string token, quotes and escapes as sent
+  bool input_was_array = false;         // false: `input` was one non-empty string
+};
+
+// Returns the split when `body` is exactly one JSON object (whitespace around it allowed) in plain
+// form: every key parses, exactly one key equals "input" and no other key matches "input" under
+// Go's case-insensitive field matching, and that value is a non-empty string or a non-empty array
+// whose elements are all strings. Anything else returns nullopt: the caller forwards the body
+// unchanged so the client gets Ollama's own answer.
+// Precondition: body.capacity() >= body.size() + simdjson::SIMDJSON_PADDING (use reserve_padding).
+std::optional<embed_split> split_embed_request(const std::string& body);
+
+// Ensures the padding simdjson needs without changing the contents.
+void reserve_padding(std::string& body);
+
+// Builds sub-request i of a split.
+std::string sub_request_body(const embed_split& split, std::size_t i);
+
+} // namespace meter
