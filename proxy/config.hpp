@@ -38,6 +38,7 @@ struct config {
   std::chrono::milliseconds client_header_timeout{60'000}; // reading a client's request header
   std::chrono::milliseconds keepalive_timeout{300'000};   // idle client connection between requests
   std::chrono::milliseconds shutdown_grace{10'000};       // in-flight requests after SIGTERM
+  std::chrono::milliseconds health_timeout{5'000};        // /healthz probe of the upstream
 
   std::uint64_t request_body_limit = 64ull << 20;  // bodies read whole (/api/embed); beyond: 413
   std::uint32_t header_limit = 1u << 20;           // request and response header bytes

@@ -34,4 +34,11 @@ void reserve_padding(std::string& body);
 // Builds sub-request i of a split.
 std::string sub_request_body(const embed_split& split, std::size_t i);
 
+// How Go's encoding/json binds an object key to the struct field `field` (ASCII): an exact match
+// of the unescaped key, else a match under Unicode simple case folding ("INPUT", or the Kelvin
+// sign for k and the long s for s), else none. `key` is the key's raw text between its quotes,
+// escapes as sent; it must be valid JSON string contents.
+enum class field_match { none, exact, folded };
+field_match match_field_name(std::string_view key, std::string_view field) noexcept;
+
 } // namespace meter

@@ -1,1 +1,96 @@
-// placeholder
+// /metrics and /healthz; see own_routes.hpp.
+#include "proxy/own_routes.hpp"
+
+#include <fmt/format.h>
+
+#include "proxy/client_io.hpp"
+#include "proxy/errors.hpp"
+#include "proxy/forwarding.hpp"
+#include "proxy/upstream.hpp"
+
+namespace meter {
+
+namespace {
+
+struct probe_result {
+  bool reachable = false;
+  unsigned status = 0;
+  std::string error;
+};
+
+// Asks the upstream for `GET /` (Ollama answers "Ollama is running") within --health-timeout.
+awaitable<probe_result> probe_upstream(services& svc) {
+  co_await net::this_coro::throw_if_cancelled(false);
+  config probe_cfg = svc.cfg;
+  probe_cfg.header_timeout = svc.cfg.health_timeout;
+  probe_cfg.idle_timeout = svc.cfg.health_timeout;
+  probe_cfg.connect_timeout = std::min(svc.cfg.connect_timeout, svc.cfg.health_timeout);
+
+  auto ex = co_await net::this_coro::executor;
+  auto connected = co_await svc.up.connect(ex);
+  if (!connected) {
+    co_return probe_result{false, 0, connected.error().message()};
+  }
+  http::request<http::string_body> request{http::verb::get, "/", 11};
+  request.set(http::field::host, svc.up.authority());
+  request.set(http::field::user_agent, "ollama-meter/" METER_VERSION " health-probe");
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024);
+  auto outcome = co_await exchange(*connected, request, parser, probe_cfg);
+  if (outcome.ec) {
+    co_return probe_result{false, 0, outcome.ec.message()};
+  }
+  if (parser.get().keep_alive()) {
+    svc.up.give_back(std::move(*connected));
+  }
+  co_return probe_result{true, parser.get().result_int(), {}};
+}
+
+std::string json_string(std::string_view text) {
+  // error_body already escapes like Go; reuse it and strip the {"error":...} wrapper.
+  auto body = error_body(text);
+  return body.substr(9, body.size() - 10);
+}
+
+} // namespace
+
+bool is_own_route(std::string_view path) { return path == "/metrics" || path == "/healthz"; }
+
+awaitable<request_outcome> handle_own_route(client_side& client, services& svc,
+                                            const http::request<http::empty_body>& header,
+                                            std::string_view path) {
+  unsigned version = header.version();
+  bool keep_alive = header.keep_alive() && !svc.stopping.load(std::memory_order_relaxed);
+  http::response<http::string_body> res{http::status::ok, version};
+  res.keep_alive(keep_alive);
+  if (header.method() != http::verb::get && header.method() != http::verb::head) {
+    res.result(http::status::method_not_allowed);
+    res.set(http::field::allow, "GET, HEAD");
+    res.set(http::field::content_type, "text/plain");
+    res.body() = "405 method not allowed";
+    co_return co_await write_response(client, std::move(res), svc.cfg);
+  }
+  if (path == "/metrics") {
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = svc.render_metrics();
+  } else {
+    auto probe = co_await probe_upstream(svc);
+    svc.rec.upstream_health(probe.reachable);
+    res.set(http::field::content_type, "application/json; charset=utf-8");
+    res.body() = fmt::format(
+        R"({{"status":"ok","version":"{}","upstream":{{"address":{},"reachable":{},"status":{}{}}}}})",
+        METER_VERSION, json_string(svc.up.authority()), probe.reachable, probe.status,
+        probe.error.empty() ? std::string{} : ",\"error\":" + json_string(probe.error));
+  }
+  if (header.method() == http::verb::head) {
+    // A HEAD answer announces the length a GET would have, without the body.
+    http::response<http::empty_body> head{res.result(), version};
+    copy_end_to_end_fields(res, head);
+    head.content_length(res.body().size());
+    head.keep_alive(keep_alive);
+    co_return co_await write_header_only(client, std::move(head), svc.cfg);
+  }
+  co_return co_await write_response(client, std::move(res), svc.cfg);
+}
+
+} // namespace meter

@@ -1,1 +1,181 @@
-// placeholder
+// Upstream connections, the idle pool and the embed-call limiter; see upstream.hpp.
+#include "proxy/upstream.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy/errors.hpp"
+
+namespace meter {
+
+namespace {
+
+// A pooled connection is usable when the peer has neither closed it nor sent unsolicited bytes.
+bool still_usable(int fd) {
+  char byte;
+  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+} // namespace
+
+upstream::upstream(net::io_context& ioc, const config& cfg, metrics::recorder& rec)
+    : cfg_(cfg), rec_(rec), authority_(cfg.upstream.authority()), ioc_(ioc),
+      slots_(ioc.get_executor(), cfg.upstream_concurrency) {}
+
+upstream::~upstream() { close_idle(); }
+
+awaitable<boost::system::result<upstream_connection>>
+upstream::connect(net::any_io_executor ex) {
+  for (;;) {
+    idle_socket idle{-1, tcp::v4()};
+    {
+      std::lock_guard lock{idle_mutex_};
+      if (idle_.empty()) {
+        break;
+      }
+      idle = idle_.back();
+      idle_.pop_back();
+    }
+    if (!still_usable(idle.fd)) {
+      ::close(idle.fd);
+      continue;
+    }
+    tcp::socket socket{ex};
+    error_code ec;
+    socket.assign(idle.protocol, idle.fd, ec);
+    if (ec) {
+      ::close(idle.fd);
+      continue;
+    }
+    co_return upstream_connection{beast::tcp_stream{std::move(socket)}, {}, true};
+  }
+
+  error_code ec;
+  tcp::resolver::results_type endpoints;
+  auto address = net::ip::make_address(cfg_.upstream.host, ec);
+  if (!ec) {
+    endpoints = tcp::resolver::results_type::create(tcp::endpoint{address, cfg_.upstream.port},
+                                                    cfg_.upstream.host,
+                                                    std::to_string(cfg_.upstream.port));
+  } else {
+    tcp::resolver resolver{ex};
+    auto [rec, results] = co_await resolver.async_resolve(
+        cfg_.upstream.host, std::to_string(cfg_.upstream.port), use_tuple);
+    if (rec) {
+      rec_.upstream_failed(metrics::upstream_failure::connect);
+      co_return make_error_code(errc::upstream_unreachable);
+    }
+    endpoints = std::move(results);
+  }
+
+  beast::tcp_stream stream{ex};
+  stream.expires_after(cfg_.connect_timeout);
+  auto [cec, ep] = co_await stream.async_connect(endpoints, use_tuple);
+  if (cec) {
+    bool timed_out = cec == beast::error::timeout;
+    rec_.upstream_failed(timed_out ? metrics::upstream_failure::timeout
+                                   : metrics::upstream_failure::connect);
+    co_return make_error_code(timed_out ? errc::upstream_connect_timeout
+                                        : errc::upstream_unreachable);
+  }
+  stream.socket().set_option(tcp::no_delay{true}, ec);
+  co_return upstream_connection{std::move(stream), {}, false};
+}
+
+void upstream::give_back(upstream_connection&& conn) {
+  auto& socket = conn.stream.socket();
+  if (!socket.is_open() || conn.buffer.size() != 0) {
+    return; // leftover bytes mean the framing went wrong: never reuse
+  }
+  conn.stream.expires_never();
+  error_code ec;
+  auto protocol = socket.local_endpoint(ec).protocol();
+  if (ec) {
+    return;
+  }
+  std::lock_guard lock{idle_mutex_};
+  if (closed_ || idle_.size() >= cfg_.max_idle_upstream) {
+    return; // the stream's destructor closes it
+  }
+  int fd = socket.release(ec);
+  if (!ec) {
+    idle_.push_back({fd, protocol});
+  }
+}
+
+awaitable<error_code> upstream::acquire_slot() {
+  if (slots_.try_send(error_code{})) {
+    co_return error_code{};
+  }
+  if (queued_.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_queued) {
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+    co_return make_error_code(errc::server_busy);
+  }
+  rec_.queue_length_changed(1);
+  // The channel's capacity is the number of slots: a send completes once release_slot() has
+  // taken a token out. Waiters are served first come, first served.
+  auto [ec] = co_await slots_.async_send(error_code{}, use_tuple);
+  queued_.fetch_sub(1, std::memory_order_relaxed);
+  rec_.queue_length_changed(-1);
+  co_return ec;
+}
+
+void upstream::release_slot() {
+  slots_.try_receive([](error_code) {});
+}
+
+void upstream::close_idle() {
+  std::lock_guard lock{idle_mutex_};
+  closed_ = true;
+  for (auto& idle : idle_) {
+    ::close(idle.fd);
+  }
+  idle_.clear();
+}
+
+error_code classify_upstream_error(error_code ec, bool waiting_for_header) {
+  if (ec == beast::error::timeout) {
+    return make_error_code(waiting_for_header ? errc::upstream_header_timeout
+                                              : errc::upstream_idle_timeout);
+  }
+  if (ec == http::error::end_of_stream || ec == net::error::eof ||
+      ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+      ec == http::error::partial_message) {
+    return make_error_code(errc::upstream_reset);
+  }
+  if (ec.category() == make_error_code(http::error::bad_target).category() ||
+      ec == http::error::header_limit || ec == http::error::body_limit) {
+    return make_error_code(errc::upstream_bad_response);
+  }
+  return ec;
+}
+
+awaitable<exchange_outcome> exchange(upstream_connection& conn,
+                                     http::request<http::string_body>& request,
+                                     http::response_parser<http::string_body>& parser,
+                                     const config& cfg) {
+  conn.stream.expires_after(cfg.idle_timeout);
+  auto [wec, written] = co_await http::async_write(conn.stream, request, use_tuple);
+  if (wec) {
+    co_return exchange_outcome{classify_upstream_error(wec, false), false};
+  }
+  conn.stream.expires_after(cfg.header_timeout);
+  auto [hec, header_bytes] =
+      co_await http::async_read_header(conn.stream, conn.buffer, parser, use_tuple);
+  if (hec) {
+    bool started = header_bytes > 0 || conn.buffer.size() > 0;
+    co_return exchange_outcome{classify_upstream_error(hec, true), started};
+  }
+  while (!parser.is_done()) {
+    conn.stream.expires_after(cfg.idle_timeout);
+    auto [bec, n] = co_await http::async_read_some(conn.stream, conn.buffer, parser, use_tuple);
+    if (bec) {
+      co_return exchange_outcome{classify_upstream_error(bec, false), true};
+    }
+  }
+  conn.stream.expires_never();
+  co_return exchange_outcome{{}, true};
+}
+
+} // namespace meter

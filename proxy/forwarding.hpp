@@ -1,0 +1,42 @@
+// How request and response headers cross the proxy (RFC 9110 §7.6): hop-by-hop fields stay on
+// their own connection, framing is chosen per connection, Host and X-Forwarded-* are set for the
+// upstream. Pure functions over Beast header containers; no sockets.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+
+namespace meter {
+
+// What the proxy knows about the client side of one request.
+struct forward_context {
+  std::string_view client_ip;           // peer address of the client connection
+  std::string_view upstream_authority;  // e.g. "127.0.0.1:11434"
+  bool preserve_host = false;           // keep the client's Host instead of the upstream's authority
+};
+
+// Copies `from` into `to`, leaving out hop-by-hop fields (Connection and every field it names,
+// Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade) and Content-Length.
+// Framing fields are decided by the caller for the connection the message is written on.
+void copy_end_to_end_fields(const boost::beast::http::fields& from,
+                            boost::beast::http::fields& to);
+
+// Builds the header of the request sent upstream for a client request: same method, target and
+// end-to-end fields; HTTP/1.1; Expect removed (the proxy answers 100-continue itself); Host set to
+// the upstream authority unless preserved; X-Forwarded-For appended with the client address,
+// X-Forwarded-Proto "http" and X-Forwarded-Host the client's Host (both kept when already set).
+// No Content-Length or Transfer-Encoding is set.
+boost::beast::http::request_header<>
+upstream_request_header(const boost::beast::http::request_header<>& client,
+                        const forward_context& ctx);
+
+// Whether the response to `method` with `status` can carry a body (not HEAD, 1xx, 204, 304).
+bool response_has_body(boost::beast::http::verb method, unsigned status);
+
+// The current time as an HTTP date (IMF-fixdate), as Go's server sends in `Date`.
+std::string http_date_now();
+
+} // namespace meter

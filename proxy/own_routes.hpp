@@ -1,0 +1,19 @@
+// The proxy's own paths: GET /metrics (Prometheus text) and GET /healthz (the proxy runs; does the
+// upstream answer?). Everything else belongs to Ollama.
+#pragma once
+
+#include <string_view>
+
+#include "proxy/net.hpp"
+#include "proxy/session.hpp"
+
+namespace meter {
+
+bool is_own_route(std::string_view path);
+
+// Answers /metrics or /healthz (GET and HEAD; other methods get 405 with Allow).
+awaitable<request_outcome> handle_own_route(client_side& client, services& svc,
+                                            const http::request<http::empty_body>& header,
+                                            std::string_view path);
+
+} // namespace meter

@@ -1,0 +1,96 @@
+// The upstream side: one Ollama server, its pool of idle keep-alive connections and the limiter
+// of embed calls in flight. A pool of several Ollama servers would be several `upstream` objects
+// behind a chooser; the fan-out only asks for "an upstream" and never names its address.
+//
+// Thread safety: every member function may be called from any thread. A borrowed connection is
+// used by one coroutine at a time, on the executor it was borrowed for.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <atomic>
+
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/system/result.hpp>
+
+#include "metrics/recorder.hpp"
+#include "proxy/config.hpp"
+#include "proxy/net.hpp"
+
+namespace meter {
+
+// A connection to the upstream, borrowed from the pool or freshly connected.
+struct upstream_connection {
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;  // bytes read past the previous response stay with the connection
+  bool reused = false;        // it served an earlier exchange (a failure before any byte may retry)
+};
+
+class upstream {
+public:
+  upstream(net::io_context& ioc, const config& cfg, metrics::recorder& rec);
+  ~upstream();
+  upstream(const upstream&) = delete;
+  upstream& operator=(const upstream&) = delete;
+
+  const std::string& authority() const { return authority_; }
+
+  // Borrows an idle connection re-homed onto `ex`, or connects a new one within the connect
+  // timeout. Errors: errc::upstream_unreachable, errc::upstream_connect_timeout.
+  awaitable<boost::system::result<upstream_connection>> connect(net::any_io_executor ex);
+
+  // Returns a connection whose last exchange ended cleanly with keep-alive; it is closed instead
+  // when the pool is full or the proxy is stopping.
+  void give_back(upstream_connection&& conn);
+
+  // Waits for one of the --upstream-concurrency slots. Errors: errc::server_busy when
+  // --max-queued callers already wait; operation_aborted when the calling coroutine is cancelled.
+  // Every success must be paired with release_slot().
+  awaitable<error_code> acquire_slot();
+  void release_slot();
+  std::size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+
+  // Closes idle connections and refuses to pool more (shutdown).
+  void close_idle();
+
+private:
+  using slot_channel = net::experimental::concurrent_channel<void(error_code)>;
+
+  const config& cfg_;
+  metrics::recorder& rec_;
+  std::string authority_;
+  net::io_context& ioc_;
+  slot_channel slots_;
+  std::atomic<std::size_t> queued_{0};
+
+  // Idle connections are kept as bare descriptors so that any strand can adopt them.
+  struct idle_socket {
+    int fd;
+    tcp protocol;
+  };
+  std::mutex idle_mutex_;
+  std::vector<idle_socket> idle_;
+  bool closed_ = false;
+};
+
+// Writes a complete request and reads the whole response (header within --header-timeout, then
+// each body piece within --idle-timeout), keeping the response body in `parser`. Transport
+// failures come back as errc values (timeouts, reset, bad response); `response_started` tells
+// whether any response byte arrived, which decides if a reused connection may be retried.
+struct exchange_outcome {
+  error_code ec;
+  bool response_started = false;
+};
+awaitable<exchange_outcome> exchange(upstream_connection& conn,
+                                     http::request<http::string_body>& request,
+                                     http::response_parser<http::string_body>& parser,
+                                     const config& cfg);
+
+// Maps a transport error of an upstream exchange to the proxy's error values.
+error_code classify_upstream_error(error_code ec, bool waiting_for_header);
+
+} // namespace meter
