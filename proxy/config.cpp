@@ -227,6 +227,9 @@ std::variant<std::uint64_t, std::string> parse_count(std::string_view text, std:
   const std::string_view s = trim_space(text);
   const auto value = parse_unsigned<std::uint64_t>(s);
   if (!value || *value < min || *value > max) {
+    if (max == std::numeric_limits<std::uint32_t>::max()) {
+      return fmt::format("expected a whole number of at least {}, got {}", min, shown(s));
+    }
     return fmt::format("expected a whole number from {} to {}, got {}", min, max, shown(s));
   }
   return *value;
@@ -405,7 +408,7 @@ std::vector<option_spec> option_specs() {
       {"threads", "N", "I/O threads (0: one per hardware thread).", std::to_string(d.threads),
        [](config& c, std::string_view s) { return assign(parse_count(s, 0, 1024), c.threads); }},
       {"max-model-labels", "N",
-       "Distinct model names kept as metric label values; later ones share one value.",
+       "Most distinct model names used as metric label values.",
        std::to_string(d.max_model_labels), count_option(&config::max_model_labels, 1)},
       {"duration-buckets", "LIST",
        "Histogram bounds in seconds for duration metrics, comma-separated, increasing.",
@@ -426,6 +429,30 @@ std::string env_name(std::string_view option) {
   return name;
 }
 
+// Appends `text` as lines of at most `width` columns, each indented by six spaces.
+void append_wrapped(std::string& out, std::string_view text, std::size_t width = 96) {
+  std::size_t column = 0;
+  while (!text.empty()) {
+    const auto space = text.find(' ');
+    const std::string_view word = text.substr(0, space);
+    if (column != 0 && column + 1 + word.size() > width) {
+      out += '\n';
+      column = 0;
+    }
+    if (column == 0) {
+      out += "      ";
+      column = 6;
+    } else {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+    text.remove_prefix(space == std::string_view::npos ? text.size() : space + 1);
+  }
+  out += '\n';
+}
+
 std::string help_text(const std::vector<option_spec>& specs) {
   std::string out =
       "Usage: ollama-meter [OPTIONS]\n"
@@ -442,9 +469,11 @@ std::string help_text(const std::vector<option_spec>& specs) {
       "\n"
       "Options:\n";
   for (const option_spec& spec : specs) {
-    out += fmt::format("  --{}{}{}\n      {}\n      Default: {}. Environment: {}.\n", spec.name,
-                       *spec.value_name != '\0' ? " " : "", spec.value_name, spec.help,
-                       spec.default_text, env_name(spec.name));
+    out += fmt::format("  --{}{}{}\n", spec.name, *spec.value_name != '\0' ? " " : "",
+                       spec.value_name);
+    append_wrapped(out, spec.help);
+    append_wrapped(out, fmt::format("Default: {}. Environment: {}.", spec.default_text,
+                                    env_name(spec.name)));
   }
   out += "  -h, --help\n      Print this help and exit.\n"
          "  --version\n      Print the version and exit.\n";
@@ -520,6 +549,9 @@ std::variant<endpoint_address, address_error> parse_listen_address(std::string_v
   const std::string_view s = trim_address(text);
   if (s.empty()) {
     return address_error{"empty address"};
+  }
+  if (s.find("://") != std::string_view::npos) {
+    return address_error{"a listen address has no scheme (expected HOST:PORT)"};
   }
   if (s.front() != '[' && std::count(s.begin(), s.end(), ':') > 1) {
     return address_error{"put an IPv6 address in brackets, e.g. [::1]:11435"};

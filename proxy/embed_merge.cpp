@@ -3,8 +3,10 @@
 #include "proxy/embed_merge.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <charconv>
+#include <cstring>
 #include <utility>
 
 #include "proxy/json_text.hpp"
@@ -14,39 +16,95 @@ namespace {
 
 using namespace json_text;
 
-// Scans `[` number (`,` number)* `]` (or `[]`) starting at p; returns the end of the array or
-// nullptr. This is the only per-number work of a merge, and it never converts a number.
-const char* scan_number_array(const char* p, const char* end) noexcept {
-  p = skip_space(p + 1, end);
-  if (p < end && *p == ']') {
-    return p + 1;
-  }
+static_assert(std::endian::native == std::endian::little, "skip_digits reads little-endian words");
+
+// Skips a run of ASCII digits, eight bytes per step. It may read up to seven bytes past the byte
+// that ends the run, which simdjson's padding after every body makes safe.
+const char* skip_digits(const char* p) noexcept {
+  constexpr std::uint64_t high_nibbles = 0xF0F0F0F0F0F0F0F0ull;
+  constexpr std::uint64_t threes = 0x3030303030303030ull;
+  constexpr std::uint64_t sixes = 0x0606060606060606ull;
   while (true) {
-    p = scan_number(p, end);
-    if (p == nullptr) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p, sizeof word);
+    // A byte is a digit when it is 0x3_ and stays 0x3_ after adding 6. A carry out of a byte
+    // happens only for bytes >= 0xFA, which already end the run.
+    const std::uint64_t non_digits =
+        ((word & high_nibbles) ^ threes) | (((word + sixes) & high_nibbles) ^ threes);
+    if (non_digits != 0) {
+      return p + (std::countr_zero(non_digits) >> 3);
+    }
+    p += sizeof word;
+  }
+}
+
+// Scans one number that is followed, somewhere, by a byte that cannot continue it, which spares
+// a bounds check per byte. Returns the first byte after the number, or nullptr.
+const char* scan_terminated_number(const char* p) noexcept {
+  if (*p == '-') {
+    ++p;
+  }
+  if (*p == '0') {
+    ++p;
+  } else if (is_digit(*p)) {
+    p = skip_digits(p + 1);
+  } else {
+    return nullptr;
+  }
+  if (*p == '.') {
+    if (!is_digit(*++p)) {
       return nullptr;
     }
-    if (p < end && *p == ',') {
-      ++p;
-    } else {
-      p = skip_space(p, end);
-      if (p == end) {
-        return nullptr;
-      }
-      if (*p == ']') {
-        return p + 1;
-      }
-      if (*p != ',') {
-        return nullptr;
-      }
+    p = skip_digits(p + 1);
+  }
+  if (*p == 'e' || *p == 'E') {
+    ++p;
+    if (*p == '+' || *p == '-') {
       ++p;
     }
-    p = skip_space(p, end);
+    if (!is_digit(*p)) {
+      return nullptr;
+    }
+    p = skip_digits(p + 1);
+  }
+  return p;
+}
+
+// True when `text` is `[` number (`,` number)* `]` or `[]`, whitespace allowed between tokens.
+// This is the only per-number work of a merge, and it never converts a number.
+bool is_number_array(std::string_view text) noexcept {
+  if (text.size() < 2 || text.front() != '[' || text.back() != ']') {
+    return false;
+  }
+  // The final `]` stops every scan below, so none of them needs a bounds check.
+  const char* const last = text.data() + text.size() - 1;
+  const char* p = text.data() + 1;
+  while (is_space(*p)) {
+    ++p;
+  }
+  if (p == last) {
+    return true;
+  }
+  while (true) {
+    p = scan_terminated_number(p);
+    if (p == nullptr) {
+      return false;
+    }
+    while (is_space(*p)) {
+      ++p;
+    }
+    if (*p != ',') {
+      return p == last;
+    }
+    ++p;
+    while (is_space(*p)) {
+      ++p;
+    }
   }
 }
 
 // `embeddings` must hold exactly one array of numbers; its text goes to part.vector.
-bool read_embeddings(od::value& value, const char* body_end, embed_part& part) noexcept {
+bool read_embeddings(od::value& value, embed_part& part) noexcept {
   od::array outer;
   if (rtrim(value.raw_json_token()).substr(0, 1) != "[" ||
       value.get_array().get(outer) != simdjson::SUCCESS) {
@@ -55,19 +113,19 @@ bool read_embeddings(od::value& value, const char* body_end, embed_part& part) n
   std::size_t count = 0;
   for (auto element_result : outer) {
     od::value element;
-    if (std::move(element_result).get(element) != simdjson::SUCCESS || ++count > 1) {
+    od::array inner;
+    std::string_view text;
+    if (std::move(element_result).get(element) != simdjson::SUCCESS || ++count > 1 ||
+        rtrim(element.raw_json_token()).substr(0, 1) != "[" ||
+        element.get_array().get(inner) != simdjson::SUCCESS ||
+        inner.raw_json().get(text) != simdjson::SUCCESS) {
       return false;
     }
-    const char* begin = element.raw_json_token().data();
-    if (*begin != '[') {
+    // raw_json() only balanced the brackets; the scan checks every byte in between.
+    part.vector = rtrim(text);
+    if (!is_number_array(part.vector)) {
       return false;
     }
-    const char* end = scan_number_array(begin, body_end);
-    if (end == nullptr) {
-      return false;
-    }
-    // Left unconsumed: ondemand skips it, and the scan above has checked every byte of it.
-    part.vector = std::string_view(begin, static_cast<std::size_t>(end - begin));
   }
   return count == 1;
 }
@@ -102,7 +160,7 @@ std::optional<embed_part> parse_with(od::parser& parser, const std::string& body
       part.model = rtrim(value.raw_json_token());
       ok = first_time(seen_model) && valid_string_token(part.model) && consume_string(value);
     } else if (key == "embeddings") {
-      ok = first_time(seen_embeddings) && read_embeddings(value, body.data() + body.size(), part);
+      ok = first_time(seen_embeddings) && read_embeddings(value, part);
     } else if (key == "load_duration") {
       ok = first_time(seen_load) && read_count(value, part.load_duration);
     } else if (key == "prompt_eval_count") {

@@ -99,12 +99,11 @@ struct response_plan {
 
 // Reads the upstream response and streams it to the client. Runs while the client is watched for
 // a disconnect, which closes the upstream connection under it.
-awaitable<request_outcome> relay_response(client_side& client, services& svc,
-                                          upstream_connection& conn, response_plan plan,
-                                          bool& upstream_reusable) {
+// Fills `out` as it goes, so that a disconnect noticed by the watch keeps what was already sent.
+awaitable<void> relay_response(client_side& client, services& svc, upstream_connection& conn,
+                               response_plan plan, request_outcome& out, bool& upstream_reusable) {
   co_await net::this_coro::throw_if_cancelled(false);
   const config& cfg = svc.cfg;
-  request_outcome out;
   http::response_parser<http::buffer_body> parser;
   parser.header_limit(cfg.header_limit);
   parser.body_limit(boost::none);
@@ -117,7 +116,11 @@ awaitable<request_outcome> relay_response(client_side& client, services& svc,
   if (hec) {
     auto ec = classify_upstream_error(hec, true);
     svc.rec.upstream_failed(failure_kind(ec));
-    co_return co_await write_error(client, plan.client_version, false, ec, cfg);
+    auto written = co_await write_error(client, plan.client_version, false, ec, cfg);
+    out.status = written.status;
+    out.bytes_out = written.bytes_out;
+    out.client_gone = written.client_gone;
+    co_return;
   }
 
   const auto& upstream_res = parser.get();
@@ -157,7 +160,7 @@ awaitable<request_outcome> relay_response(client_side& client, services& svc,
   if (whec) {
     out.client_gone = true;
     out.keep_alive = false;
-    co_return out;
+    co_return;
   }
 
   bool tap_generation = plan.r == metrics::route::api_generate || plan.r == metrics::route::api_chat;
@@ -176,7 +179,7 @@ awaitable<request_outcome> relay_response(client_side& client, services& svc,
         svc.rec.upstream_failed(failure_kind(classify_upstream_error(rec, false)));
       }
       out.keep_alive = false;
-      co_return out;
+      co_return;
     }
     std::size_t got = relay_buffer_size - parser.get().body().size;
     if (got == 0) {
@@ -192,7 +195,7 @@ awaitable<request_outcome> relay_response(client_side& client, services& svc,
     if (wec) {
       out.client_gone = true;
       out.keep_alive = false;
-      co_return out;
+      co_return;
     }
     out.bytes_out += got;
     if (tap_generation) {
@@ -205,7 +208,7 @@ awaitable<request_outcome> relay_response(client_side& client, services& svc,
     if (wec) {
       out.client_gone = true;
       out.keep_alive = false;
-      co_return out;
+      co_return;
     }
   }
   upstream_reusable = parser.keep_alive();
@@ -229,7 +232,6 @@ awaitable<request_outcome> relay_response(client_side& client, services& svc,
       svc.rec.generation(e);
     }
   }
-  co_return out;
 }
 
 awaitable<request_outcome> relay(client_side& client, services& svc,
@@ -300,19 +302,16 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
   bool client_gone = false;
   bool upstream_reusable = false;
   response_plan plan{header.method(), header.version(), client_keep_alive, r};
-  auto result = co_await (relay_response(client, svc, conn, plan, upstream_reusable) ||
-                          watch_for_disconnect(client.stream.socket(), [&] {
-                            client_gone = true;
-                            conn.stream.close();
-                          }));
-  if (client_gone || result.index() != 0) {
+  co_await (relay_response(client, svc, conn, plan, out, upstream_reusable) ||
+             watch_for_disconnect(client.stream.socket(), [&] {
+               client_gone = true;
+               conn.stream.close();
+             }));
+  if (client_gone) {
     out.client_gone = true;
     out.keep_alive = false;
     co_return out;
   }
-  auto bytes_in = out.bytes_in;
-  out = std::get<0>(result);
-  out.bytes_in = bytes_in;
   if (upstream_reusable) {
     svc.up.give_back(std::move(conn));
   }

@@ -1,0 +1,231 @@
+// ollama-meter as a process: its own routes (/healthz, /metrics), bad configuration (exit 2, one
+// line, no listener), configuration from the environment, the ready line, graceful stop on
+// SIGTERM/SIGINT, SIGPIPE, and the access log.
+#include "tests/integration/meter_harness.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <future>
+
+using namespace meter::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const header_list json_headers{{"Content-Type", "application/json"}};
+
+std::size_t count_lines(const std::string& text) {
+  std::size_t n = 0;
+  for (char c : text) {
+    n += c == '\n' ? 1 : 0;
+  }
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("healthz: answers 200 and reports whether the upstream answers", "[process][own]") {
+  SECTION("upstream up") {
+    auto sim = start_sim();
+    auto meter = start_meter(sim.authority());
+    auto r = request(meter.authority(), "GET", "/healthz");
+    CHECK(r.status == 200);
+    auto j = parse_json(r.body);
+    CHECK(j["upstream"]["reachable"] == true);
+    // /healthz is the proxy's own: the sim never sees it.
+    for (const auto& e : sim_log(sim.authority())) {
+      CHECK(e.target != "/healthz");
+    }
+  }
+  SECTION("upstream down") {
+    refusing_port dead;
+    auto meter = start_meter(dead.authority());
+    auto r = request(meter.authority(), "GET", "/healthz");
+    CHECK(r.status == 200);
+    auto j = parse_json(r.body);
+    CHECK(j["upstream"]["reachable"] == false);
+  }
+}
+
+TEST_CASE("metrics: /metrics answers Prometheus text and is not relayed", "[process][own]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a", "b"}), json_headers);
+  auto r = request(meter.authority(), "GET", "/metrics");
+  CHECK(r.status == 200);
+  CHECK(r.header("content-type").value_or("").rfind("text/plain", 0) == 0);
+  CHECK(r.body.find("# TYPE ") != std::string::npos);
+  for (const auto& e : sim_log(sim.authority())) {
+    CHECK(e.target != "/metrics");
+  }
+}
+
+TEST_CASE("config: bad configuration exits 2 with one line on stderr and never listens",
+          "[process][config]") {
+  struct bad {
+    std::vector<std::string> args;
+    std::vector<std::pair<std::string, std::string>> env;
+  };
+  auto b = GENERATE(bad{{"--max-fanout", "0"}, {}}, bad{{"--upstream", "https://x"}, {}},
+                    bad{{"--listen", "garbage"}, {}}, bad{{"--upstream-concurrency", "-3"}, {}},
+                    bad{{"--header-timeout", "soon"}, {}}, bad{{"--request-body-limit", "1X"}, {}},
+                    bad{{"--no-such-flag"}, {}}, bad{{}, {{"OLLAMA_METER_MAX_FANOUT", "0"}}},
+                    bad{{}, {{"OLLAMA_METER_LISTEN", "nonsense"}}});
+  std::vector<std::string> args{"--upstream", "127.0.0.1:9"};
+  args.insert(args.end(), b.args.begin(), b.args.end());
+  child_process meter(METER_BINARY, args, {.wait_ready = false, .env = b.env});
+  auto status = meter.wait_exit(10s);
+  REQUIRE(status);
+  CHECK(*status == 2);
+  // Wait for the pipes to drain before reading what it printed.
+  meter.wait_stderr("\n", 2s);
+  auto err = meter.stderr_text();
+  INFO(err);
+  CHECK(count_lines(err) == 1);
+  CHECK(err.size() > 10);
+  CHECK(meter.stdout_text().find("listening on") == std::string::npos);
+}
+
+TEST_CASE("config: flags come from OLLAMA_METER_* variables, and the command line wins",
+          "[process][config]") {
+  auto sim = start_sim();
+  std::vector<std::string> inputs;
+  for (int i = 0; i < 6; ++i) {
+    inputs.push_back("@sleep=200;env" + std::to_string(i));
+  }
+  SECTION("OLLAMA_METER_MAX_FANOUT=2") {
+    auto meter = start_meter(sim.authority(), {}, {.env = {{"OLLAMA_METER_MAX_FANOUT", "2"}}});
+    auto r = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", inputs),
+                     json_headers);
+    CHECK(r.status == 200);
+    CHECK(sim_stats(sim.authority()).embed_peak == 2);
+  }
+  SECTION("--max-fanout 3 beats OLLAMA_METER_MAX_FANOUT=2") {
+    auto meter = start_meter(sim.authority(), {"--max-fanout", "3"},
+                             {.env = {{"OLLAMA_METER_MAX_FANOUT", "2"}}});
+    auto r = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", inputs),
+                     json_headers);
+    CHECK(r.status == 200);
+    CHECK(sim_stats(sim.authority()).embed_peak == 3);
+  }
+  SECTION("OLLAMA_METER_UPSTREAM names the upstream") {
+    child_process meter(METER_BINARY, {"--listen", "127.0.0.1:0"},
+                        {.env = {{"OLLAMA_METER_UPSTREAM", "http://" + sim.authority()}}});
+    auto r = request(meter.authority(), "GET", "/api/version");
+    CHECK(r.status == 200);
+  }
+}
+
+TEST_CASE("process: the ready line is the only stdout output and names the bound port",
+          "[process]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  CHECK(meter.port() != 0);
+  request(meter.authority(), "GET", "/api/version");
+  CHECK(meter.stdout_text() == "listening on http://" + meter.authority() + "\n");
+}
+
+TEST_CASE("process: SIGTERM lets an in-flight request finish, then exits 0", "[process][signal]") {
+  auto sig = GENERATE(SIGTERM, SIGINT);
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  auto pending = std::async(std::launch::async, [&] {
+    return request(meter.authority(), "POST", "/api/embed",
+                   embed_body("all-minilm", {"@sleep=1500;in flight", "b"}), json_headers);
+  });
+  REQUIRE(wait_until(5s, [&] { return sim_stats(sim.authority()).embed_in_flight >= 1; }));
+  meter.send_signal(sig);
+  // New connections are no longer accepted while the request finishes.
+  CHECK(wait_until(1s, [&] {
+    try {
+      request(meter.authority(), "GET", "/api/version", {}, {}, 500ms);
+      return false;
+    } catch (const std::runtime_error&) {
+      return true;
+    }
+  }));
+  auto r = pending.get();
+  CHECK(r.status == 200);
+  CHECK(raw_vectors(r.body).size() == 2);
+  auto status = meter.wait_exit(10s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+}
+
+TEST_CASE("process: SIGTERM with a stuck request exits 0 after the grace period",
+          "[process][signal]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority(), {"--shutdown-grace", "1s"});
+  auto pending = std::async(std::launch::async, [&] {
+    try {
+      return request(meter.authority(), "POST", "/api/embed",
+                     embed_body("all-minilm", {"@sleep=20000;stuck"}), json_headers, 30s)
+          .status;
+    } catch (const std::runtime_error&) {
+      return 0u;
+    }
+  });
+  REQUIRE(wait_until(5s, [&] { return sim_stats(sim.authority()).embed_in_flight >= 1; }));
+  auto signalled = steady::now();
+  meter.send_signal(SIGTERM);
+  auto status = meter.wait_exit(8s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+  CHECK(ms_between(signalled, steady::now()) < 6000);
+  pending.get();
+}
+
+TEST_CASE("process: a client that vanishes mid-stream does not kill the proxy (SIGPIPE)",
+          "[process][signal]") {
+  auto sim = start_sim({"--gen-tokens", "200", "--token-ms", "5"});
+  auto meter = start_meter(sim.authority());
+  for (int i = 0; i < 5; ++i) {
+    socket_guard fd{connect_to(meter.authority())};
+    std::string body = R"({"model":"llama3.2","prompt":"long"})";
+    REQUIRE(send_bytes(fd.fd, build_request(meter.authority(), "POST", "/api/generate", body, json_headers),
+                       5s));
+    read_until(fd.fd, "done", 200ms);
+  }
+  auto r = request(meter.authority(), "GET", "/api/version");
+  CHECK(r.status == 200);
+  CHECK_FALSE(meter.wait_exit(0ms));
+}
+
+TEST_CASE("access log: one line per request with method, path, status and inputs, never the body",
+          "[process][log]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  std::string secret = "confidential-body-text-7f3a";
+  auto r = request(meter.authority(), "POST", "/api/embed?trace=1",
+                   embed_body("all-minilm", {secret, secret + "-2", secret + "-3"}), json_headers);
+  CHECK(r.status == 200);
+  auto g = request(meter.authority(), "POST", "/api/generate",
+                   R"({"model":"llama3.2","prompt":")" + secret + R"(","stream":false})",
+                   json_headers);
+  CHECK(g.status == 200);
+  auto bad = request(meter.authority(), "GET", "/nope");
+  CHECK(bad.status == 404);
+  REQUIRE(meter.wait_stderr("/nope", 5s));
+  auto log = meter.stderr_text();
+  INFO(log);
+  CHECK(log.find(secret) == std::string::npos);
+  auto line_with = [&](const std::string& needle) {
+    std::size_t at = log.find(needle);
+    if (at == std::string::npos) {
+      return std::string{};
+    }
+    std::size_t begin = log.rfind('\n', at);
+    begin = begin == std::string::npos ? 0 : begin + 1;
+    return log.substr(begin, log.find('\n', at) - begin);
+  };
+  auto embed_line = line_with("POST /api/embed");
+  CHECK(embed_line.find(" 200 ") != std::string::npos);
+  CHECK(embed_line.find("inputs=3") != std::string::npos);
+  auto generate_line = line_with("POST /api/generate");
+  CHECK(generate_line.find(" 200 ") != std::string::npos);
+  auto missing_line = line_with("GET /nope");
+  CHECK(missing_line.find(" 404 ") != std::string::npos);
+  // The query string may carry data too: the logged path stops before it.
+  CHECK(log.find("trace=1") == std::string::npos);
+}
