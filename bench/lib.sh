@@ -1,18 +1,21 @@
 # Shell helpers of bench/run (sourced): results records, child processes, nginx, wrk and the Python
 # clients. Expects $here (bench/), $work (a private temp dir) and $results (a JSON-lines file).
 
-declare -A url=() pid=()
+declare -A url=() pid=() command_of=()
 failures=0
 
 # A step that did not work: counted (bench/run exits 1 at the end) and shown at once.
 fail() {
   failures=$((failures + 1))
   echo "bench/run: FAILED: $*" >&2
+  [[ -z "${results:-}" ]] || record failure what="$*"
 }
 
 json_escape() {
   local s="${1//\\/\\\\}"
   s="${s//\"/\\\"}"
+  s="${s//$'\n'/ }"
+  s="${s//$'\r'/ }"
   printf '%s' "${s//$'\t'/ }"
 }
 
@@ -41,6 +44,8 @@ record() {
 start_server() {
   local name="$1"
   shift
+  command_of[$name]="$(printf '%q ' "$@")"
+  : >"$work/$name.out"
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pid[$name]=$!
   local deadline=$((SECONDS + 30))
@@ -53,6 +58,19 @@ start_server() {
     sleep 0.05
   done
   url[$name]="$(sed -n 's/^listening on //p' "$work/$name.out" | head -1)"
+}
+
+# A server that died under load is a failure of the run; it is started again (on a new port) so
+# that the remaining measurements still happen. Its stderr is kept in the failure message.
+restart_if_dead() {
+  local name="$1"
+  [[ -n "${pid[$name]:-}" ]] || return 0
+  kill -0 "${pid[$name]}" 2>/dev/null && return 0
+  local status=0
+  wait "${pid[$name]}" 2>/dev/null || status=$?
+  fail "$name exited (status $status) during the last measurement: $(tail -3 "$work/$name.err" | tr '\n' ' ')"
+  cp "$work/$name.err" "$work/$name.crashed.err"
+  eval "start_server $name ${command_of[$name]}"
 }
 
 stop_server() {

@@ -12,6 +12,7 @@
 
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "proxy/embed_merge.hpp"
 #include "proxy/embed_split.hpp"
@@ -65,7 +66,7 @@ std::size_t total_bytes(const std::vector<std::string>& replies) {
   return n;
 }
 
-// ollama-meter's path. `bodies` arrive as upstream reply bodies do: exact capacity, no padding.
+// ollama-meter's path: each body gets simdjson's padding, is parsed, then all are merged.
 std::optional<std::string> meter_merge(std::vector<std::string>& bodies) {
   std::vector<meter::embed_result> results(bodies.size());
   for (std::size_t i = 0; i < bodies.size(); ++i) {
@@ -110,25 +111,29 @@ std::string naive_merge(const std::vector<std::string>& bodies) {
   return merged.dump();
 }
 
-// Fresh copies with exact capacity, as each iteration's input (made outside the timed region).
-std::vector<std::string> fresh_copies(const std::vector<std::string>& replies) {
+// Fresh copies as each iteration's input (made outside the timed region): with exact capacity, as
+// Beast's string_body reserves a Content-Length body, or already padded for simdjson.
+std::vector<std::string> fresh_copies(const std::vector<std::string>& replies,
+                                      std::size_t spare = 0) {
   std::vector<std::string> copies;
   copies.reserve(replies.size());
   for (const auto& r : replies) {
     std::string c;
-    c.reserve(r.size());
+    c.reserve(r.size() + spare);
     c.assign(r);
     copies.push_back(std::move(c));
   }
   return copies;
 }
 
+// state.range(2) != 0: bodies arrive padded, so reserve_padding copies nothing.
 void bm_meter_merge(benchmark::State& state) {
   const auto replies = make_replies(static_cast<std::size_t>(state.range(0)),
                                     static_cast<std::size_t>(state.range(1)));
+  const std::size_t spare = state.range(2) != 0 ? simdjson::SIMDJSON_PADDING : 0;
   for (auto _ : state) {
     state.PauseTiming();
-    auto bodies = fresh_copies(replies);
+    auto bodies = fresh_copies(replies, spare);
     state.ResumeTiming();
     auto merged = meter_merge(bodies);
     if (!merged) {
@@ -153,7 +158,10 @@ void bm_naive_merge(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * total_bytes(replies)));
 }
 
-BENCHMARK(bm_meter_merge)->Args({512, 1024})->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_meter_merge)
+    ->Args({512, 1024, 0})
+    ->Args({512, 1024, 1})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(bm_naive_merge)->Args({512, 1024})->Unit(benchmark::kMillisecond);
 
 // Both paths must produce the same reply, or the comparison means nothing.

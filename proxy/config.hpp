@@ -39,6 +39,7 @@ struct config {
   std::chrono::milliseconds keepalive_timeout{300'000};   // idle client connection between requests
   std::chrono::milliseconds shutdown_grace{10'000};       // in-flight requests after SIGTERM
   std::chrono::milliseconds health_timeout{5'000};        // /healthz probe of the upstream
+  std::chrono::milliseconds health_interval{15'000};      // background probe feeding upstream_up
 
   std::uint64_t request_body_limit = 64ull << 20;  // bodies read whole (/api/embed); beyond: 413
   std::uint32_t header_limit = 1u << 20;           // request and response header bytes
@@ -53,7 +54,9 @@ struct config {
 
 // What parsing the command line asks the program to do.
 struct run_with { config cfg; };
-struct exit_with { int status; std::string output; bool to_stderr; }; // --help, --version, errors
+// --help, --version (status 0, stdout) and errors (status 2, stderr). `output` is printed as is:
+// it ends with a newline, and an error is the single line "ollama-meter: <what> (see --help)".
+struct exit_with { int status; std::string output; bool to_stderr; };
 using parse_outcome = std::variant<run_with, exit_with>;
 
 // Parses argv and the environment (OLLAMA_METER_LISTEN, OLLAMA_METER_UPSTREAM, ...: every flag's
@@ -63,8 +66,9 @@ parse_outcome parse_config(int argc, const char* const* argv,
                            const char* (*getenv)(const char*) = nullptr);
 
 // Parses an Ollama address the way clients read OLLAMA_HOST: "host", "host:port",
-// "http://host:port", a trailing slash, "[::1]", "::1", ":port" (127.0.0.1). Missing port: 11434,
-// or 80 for http:// without a port. https:// and paths are rejected (returns nullopt with a reason).
+// "http://host:port", trailing slashes, "[::1]", "[::1]:port", "::1", ":port" (127.0.0.1);
+// surrounding whitespace and quotes are trimmed. Missing port: 11434, or 80 for http:// without a
+// port. https://, other schemes, paths, port 0 and bad ports give an address_error with a reason.
 struct address_error { std::string reason; };
 std::variant<endpoint_address, address_error> parse_upstream_address(std::string_view text);
 

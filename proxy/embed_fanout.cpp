@@ -280,7 +280,7 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
   }
 
   auto started = clock::now();
-  fanout f{client, svc, header, *split, {}};
+  fanout f{client, svc, header, *split, split->model};
   co_await (run_workers(f) || watch_for_disconnect(client.stream.socket(), [&] {
               f.client_gone = true;
               f.stop();

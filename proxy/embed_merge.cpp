@@ -172,7 +172,7 @@ std::optional<embed_part> parse_with(od::parser& parser, const std::string& body
       return std::nullopt;
     }
   }
-  if (!seen_embeddings || !at_document_end(doc)) {
+  if (!seen_model || !seen_embeddings || !at_document_end(doc)) {
     return std::nullopt;
   }
   return part;
@@ -188,15 +188,15 @@ void append_decimal(std::string& out, std::int64_t n) {
   out.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, n).ptr);
 }
 
-constexpr std::string_view k_model = "{\"model\":";
-constexpr std::string_view k_embeddings = ",\"embeddings\":[";
-constexpr std::string_view k_total = "],\"total_duration\":";
-constexpr std::string_view k_load = ",\"load_duration\":";
-constexpr std::string_view k_prompt = ",\"prompt_eval_count\":";
-constexpr std::string_view k_durations = ",\"embedding_durations\":[";
-constexpr std::string_view k_counts = "],\"embedding_prompt_eval_counts\":[";
+constexpr std::string_view model_open = "{\"model\":";
+constexpr std::string_view embeddings_open = ",\"embeddings\":[";
+constexpr std::string_view total_key = ",\"total_duration\":";
+constexpr std::string_view load_key = ",\"load_duration\":";
+constexpr std::string_view prompt_key = ",\"prompt_eval_count\":";
+constexpr std::string_view durations_open = ",\"embedding_durations\":[";
+constexpr std::string_view counts_open = ",\"embedding_prompt_eval_counts\":[";
 
-// `"key":N` when N is not zero (Go's omitempty), else nothing.
+// `,"key":N` when N is not zero (Go's omitempty), else nothing.
 std::size_t optional_member_size(std::string_view key, std::int64_t n) noexcept {
   return n == 0 ? 0 : key.size() + decimal_length(n);
 }
@@ -215,52 +215,49 @@ std::optional<embed_part> parse_embed_part(const std::string& body) {
       body.size(), [&](json_text::od::parser& parser) { return parse_with(parser, body); });
 }
 
-std::string merge_embed_reply(std::string_view model_token, const std::vector<embed_result>& results,
+std::string merge_embed_reply(std::string_view model_token,
+                              const std::vector<embed_result>& results,
                               std::int64_t total_duration_ns) {
   std::int64_t load_duration = 0;
   std::int64_t prompt_eval_count = 0;
-  std::size_t size = k_model.size() + model_token.size() + k_embeddings.size() + k_durations.size() +
-                     k_counts.size() + 2; // "]}"
+  // Three lists, each closed by `]`, plus the final `}`.
+  std::size_t size = model_open.size() + model_token.size() + embeddings_open.size() +
+                     durations_open.size() + counts_open.size() + 4;
   for (const embed_result& r : results) {
     load_duration = std::max(load_duration, r.part.load_duration);
     prompt_eval_count += r.part.prompt_eval_count;
-    // One entry in each of the three lists, each preceded by a comma except the first.
+    // One entry in each list, each but the first of a list preceded by a comma.
     size += r.part.vector.size() + decimal_length(r.duration_ns) +
             decimal_length(r.part.prompt_eval_count) + 3;
   }
-  // The k_total text carries the `]` closing embeddings; without a total it is written alone.
-  size += total_duration_ns == 0 ? 1 : k_total.size() + decimal_length(total_duration_ns);
-  size += optional_member_size(k_load, load_duration);
-  size += optional_member_size(k_prompt, prompt_eval_count);
   if (!results.empty()) {
     size -= 3;
   }
+  size += optional_member_size(total_key, total_duration_ns);
+  size += optional_member_size(load_key, load_duration);
+  size += optional_member_size(prompt_key, prompt_eval_count);
 
   std::string out;
   out.reserve(size);
-  out.append(k_model).append(model_token).append(k_embeddings);
+  out.append(model_open).append(model_token).append(embeddings_open);
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (i != 0) {
       out.push_back(',');
     }
     out.append(results[i].part.vector);
   }
-  if (total_duration_ns != 0) {
-    out.append(k_total);
-    append_decimal(out, total_duration_ns);
-  } else {
-    out.push_back(']');
-  }
-  append_optional_member(out, k_load, load_duration);
-  append_optional_member(out, k_prompt, prompt_eval_count);
-  out.append(k_durations);
+  out.push_back(']');
+  append_optional_member(out, total_key, total_duration_ns);
+  append_optional_member(out, load_key, load_duration);
+  append_optional_member(out, prompt_key, prompt_eval_count);
+  out.append(durations_open);
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (i != 0) {
       out.push_back(',');
     }
     append_decimal(out, results[i].duration_ns);
   }
-  out.append(k_counts);
+  out.append("]").append(counts_open);
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (i != 0) {
       out.push_back(',');

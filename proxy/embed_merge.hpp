@@ -18,9 +18,14 @@ struct embed_part {
   std::int64_t prompt_eval_count = 0;
 };
 
-// Parses a 200 reply of a single-input /api/embed call. Returns nullopt unless the body is a JSON
-// object whose "embeddings" is an array of exactly one array. Missing counts read as 0.
-// Precondition: the body string has simdjson padding (reserve_padding).
+// Parses a 200 reply of a single-input /api/embed call. Returns nullopt unless the body is one
+// valid JSON object (nothing after it) whose "model" is a string, whose "embeddings" is an array
+// of exactly one array of numbers, and whose "load_duration" and "prompt_eval_count", if present,
+// are integers; none of these keys may repeat. Keys match exactly (Ollama writes them in lower
+// case); other members are checked and ignored. Missing counts read as 0. Every byte of the
+// vector and of the model token is checked, so both can be spliced into a reply as they are.
+// Precondition: the body string has simdjson padding (reserve_padding); without it the result is
+// nullopt.
 std::optional<embed_part> parse_embed_part(const std::string& body);
 
 // One input's outcome, in input order.

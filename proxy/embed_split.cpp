@@ -142,14 +142,22 @@ std::optional<embed_split> split_with(od::parser& parser, const std::string& bod
       return std::nullopt;
     }
     const char* key = field.key().raw();
-    const char* key_end = string_end(key);
-    if (!valid_string_token(std::string_view(key - 1, key_end - key + 2))) {
+    const std::string_view key_text(key, static_cast<std::size_t>(string_end(key) - key));
+    if (!valid_string_token(std::string_view(key - 1, key_text.size() + 2))) {
       return std::nullopt;
     }
     od::value& value = field.value();
-    switch (match_field_name(std::string_view(key, static_cast<std::size_t>(key_end - key)),
-                             "input")) {
+    switch (match_field_name(key_text, "input")) {
     case field_match::none:
+      if (match_field_name(key_text, "model") != field_match::none) {
+        // Go binds the last matching key; null leaves the field as it was.
+        const std::string_view token = rtrim(value.raw_json_token());
+        if (token != "null") {
+          split.model = token.size() >= 2 && token.front() == '"'
+                            ? token.substr(1, token.size() - 2)
+                            : std::string_view{};
+        }
+      }
       if (!validate_value(value, 1)) {
         return std::nullopt;
       }
@@ -180,8 +188,7 @@ std::optional<embed_split> split_with(od::parser& parser, const std::string& bod
 } // namespace
 
 std::optional<embed_split> split_embed_request(const std::string& body) {
-  return with_parser(body.size(),
-                     [&](od::parser& parser) { return split_with(parser, body); });
+  return with_parser(body.size(), [&](od::parser& parser) { return split_with(parser, body); });
 }
 
 void reserve_padding(std::string& body) {

@@ -18,14 +18,19 @@ struct embed_split {
   std::string_view tail;                // bytes after the input value
   std::vector<std::string_view> inputs; // each input's JSON string token, quotes and escapes as sent
   bool input_was_array = false;         // false: `input` was one non-empty string
+  std::string_view model;               // contents of the model string (between its quotes, escapes
+                                        // as sent) that Go would bind; empty when not a string
 };
 
 // Returns the split when `body` is exactly one JSON object (whitespace around it allowed) in plain
 // form: every key parses, exactly one key equals "input" and no other key matches "input" under
 // Go's case-insensitive field matching, and that value is a non-empty string or a non-empty array
 // whose elements are all strings. Anything else returns nullopt: the caller forwards the body
-// unchanged so the client gets Ollama's own answer.
-// Precondition: body.capacity() >= body.size() + simdjson::SIMDJSON_PADDING (use reserve_padding).
+// unchanged so the client gets Ollama's own answer. That includes invalid JSON or UTF-8 anywhere
+// (every value is checked, not only `input`), data after the object, and nesting deeper than 512
+// levels. Escapes Go accepts are accepted, lone surrogates (\ud800) included.
+// Precondition: body.capacity() >= body.size() + simdjson::SIMDJSON_PADDING (use reserve_padding);
+// without it the result is nullopt.
 std::optional<embed_split> split_embed_request(const std::string& body);
 
 // Ensures the padding simdjson needs without changing the contents.

@@ -9,7 +9,7 @@ namespace meter {
 namespace {
 
 namespace asio_error = boost::asio::error;
-namespace http_error = boost::beast::http;
+namespace http = boost::beast::http;
 
 // Ollama's own queue-full text, so clients that match on it keep working (two spaces).
 constexpr const char* server_busy_text =
@@ -20,6 +20,9 @@ struct errc_info {
   unsigned status;
   const char* text;
 };
+
+// Any failure not recognised below.
+constexpr errc_info unknown_failure{502, "upstream Ollama request failed"};
 
 errc_info info(errc e) noexcept {
   switch (e) {
@@ -44,7 +47,7 @@ errc_info info(errc e) noexcept {
   case errc::client_gone:
     return {499, "request canceled"};
   }
-  return {502, "upstream Ollama request failed"};
+  return unknown_failure;
 }
 
 class meter_category_impl final : public boost::system::error_category {
@@ -85,13 +88,13 @@ errc_info transport_info(const boost::system::error_code& ec) noexcept {
   }
   if (is_any_of(ec, {asio_error::eof, asio_error::connection_reset, asio_error::connection_aborted,
                      asio_error::broken_pipe, asio_error::shut_down, asio_error::not_connected,
-                     http_error::error::end_of_stream, http_error::error::partial_message})) {
+                     http::error::end_of_stream, http::error::partial_message})) {
     return info(errc::upstream_reset);
   }
-  if (ec.category() == http_error::make_error_code(http_error::error::bad_method).category()) {
+  if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
     return info(errc::upstream_bad_response);
   }
-  return {502, "upstream Ollama request failed"};
+  return unknown_failure;
 }
 
 } // namespace
@@ -106,8 +109,8 @@ boost::system::error_code make_error_code(errc e) noexcept {
 }
 
 error_reply to_error_reply(const boost::system::error_code& ec) {
-  const errc_info i = ec.category() == meter_category() ? info(static_cast<errc>(ec.value()))
-                                                        : transport_info(ec);
+  const errc_info i =
+      ec.category() == meter_category() ? info(static_cast<errc>(ec.value())) : transport_info(ec);
   return {i.status, error_body(i.text)};
 }
 

@@ -38,7 +38,9 @@ inline std::string_view rtrim(std::string_view s) noexcept {
   return s;
 }
 
-inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+inline bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 inline bool is_hex(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -103,7 +105,14 @@ inline bool valid_string_token(std::string_view t) noexcept {
       return false;
     }
     switch (*p) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
       ++p;
       break;
     case 'u':
@@ -156,7 +165,8 @@ inline bool validate_object(od::object object, int depth) noexcept {
 inline bool validate_array(od::array array, int depth) noexcept {
   for (auto element_result : array) {
     od::value element;
-    if (std::move(element_result).get(element) != simdjson::SUCCESS || !validate_value(element, depth)) {
+    if (std::move(element_result).get(element) != simdjson::SUCCESS ||
+        !validate_value(element, depth)) {
       return false;
     }
   }

@@ -16,6 +16,7 @@
 #include "metrics/prometheus_recorder.hpp"
 #include "proxy/config.hpp"
 #include "proxy/log.hpp"
+#include "proxy/own_routes.hpp"
 #include "proxy/server.hpp"
 #include "proxy/upstream.hpp"
 
@@ -60,6 +61,11 @@ int run(const config& cfg) {
                             ? fmt::format(", metrics on {}", url_of(*srv.metrics_endpoint()))
                             : std::string{}));
   srv.start();
+  // The probe's cancellation signal is only touched on the probe's strand.
+  auto probe_strand = net::make_strand(ioc);
+  net::cancellation_signal stop_probing;
+  net::co_spawn(probe_strand, probe_upstream_periodically(svc),
+                net::bind_cancellation_slot(stop_probing.slot(), net::detached));
 
   net::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](error_code ec, int signal) {
@@ -67,6 +73,7 @@ int run(const config& cfg) {
       return;
     }
     log::info(fmt::format("signal {}: finishing in-flight requests", signal));
+    net::post(probe_strand, [&] { stop_probing.emit(net::cancellation_type::terminal); });
     srv.stop([&] {
       up.close_idle();
       ioc.stop();

@@ -54,6 +54,19 @@ std::string json_string(std::string_view text) {
 
 } // namespace
 
+awaitable<void> probe_upstream_periodically(services& svc) {
+  net::steady_timer timer{co_await net::this_coro::executor};
+  while (!svc.stopping.load(std::memory_order_relaxed)) {
+    auto probe = co_await probe_upstream(svc);
+    svc.rec.upstream_health(probe.reachable);
+    timer.expires_after(svc.cfg.health_interval);
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec) {
+      co_return;
+    }
+  }
+}
+
 bool is_own_route(std::string_view path) { return path == "/metrics" || path == "/healthz"; }
 
 awaitable<request_outcome> handle_own_route(client_side& client, services& svc,

@@ -16,4 +16,8 @@ awaitable<request_outcome> handle_own_route(client_side& client, services& svc,
                                             const http::request<http::empty_body>& header,
                                             std::string_view path);
 
+// Probes the upstream every --health-interval, so the upstream_up metric stays current without
+// anyone calling /healthz. Runs until the proxy stops.
+awaitable<void> probe_upstream_periodically(services& svc);
+
 } // namespace meter

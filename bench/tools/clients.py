@@ -16,6 +16,7 @@ object on stdout and exits non-zero when the thing it measures did not work.
 import argparse
 import http.client
 import json
+import os
 import socket
 import statistics
 import sys
@@ -132,7 +133,8 @@ def cmd_idle(args):
 
 def cmd_blob(args):
     host, port = split_url(args.url)
-    digest = "sha256:" + "ab" * 32
+    # A fresh digest: Ollama (and the sim) answer at once, unread, when the blob already exists.
+    digest = "sha256:" + os.urandom(32).hex()
     samples = []
     stop = threading.Event()
 

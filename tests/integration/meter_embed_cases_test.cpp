@@ -88,10 +88,10 @@ TEST_CASE("C05: an empty string input is forwarded once and answered with no emb
           "[embed][C05]") {
   auto sim = start_sim({"--models", "m,all-minilm"});
   auto meter = start_meter(sim.authority());
-  auto body = GENERATE(as<std::string>{}, R"({"model":"m","input":""})",
-                       R"({"model":"m","input":[]})", R"({"model":"m","input":null})",
-                       R"({"model":"m"})", R"({"model":"m","keep_alive":-1})",
-                       R"({"model":"m","input":[],"keep_alive":"5m"})");
+  auto body =
+      GENERATE(as<std::string>{}, R"({"model":"m","input":""})", R"({"model":"m","input":[]})",
+               R"({"model":"m","input":null})", R"({"model":"m"})",
+               R"({"model":"m","keep_alive":-1})", R"({"model":"m","input":[],"keep_alive":"5m"})");
   check_forwarded_unchanged(sim.authority(), meter.authority(), "/api/embed", body);
   auto r = request(meter.authority(), "POST", "/api/embed", body, json_headers);
   REQUIRE(r.status == 200);
@@ -162,23 +162,47 @@ TEST_CASE("C05: bodies that are not in plain form are forwarded unchanged in one
   auto sim = start_sim({"--models", "m"});
   auto meter = start_meter(sim.authority());
   auto body = GENERATE(
-      as<std::string>{}, R"({"model":"m","Input":["a","b"]})",              // Go binds Input
+      as<std::string>{}, R"({"model":"m","Input":["a","b"]})", // Go binds Input
       R"({"model":"m","INPUT":["a","b"]})", R"({"model":"m","input":["a"],"Input":["b","c"]})",
-      R"({"model":"m","input":["a","b"],"input":["c"]})",                  // duplicate key
-      R"({"model":"m","\u0069nput":["a","b"]})",                           // escaped key
-      R"({"model":"m","input":["a","b"])",                                 // truncated JSON
+      R"({"model":"m","input":["a","b"],"input":["c"]})", // duplicate key
+      R"({"model":"m","input":["a","b"])",                // truncated JSON
       R"({"model":"m","input":["a","b"]} trailing)", R"([{"model":"m","input":["a"]}])",
       R"("just a string")", R"({"model":"m","input":["a","b"],})", "");
   check_forwarded_unchanged(sim.authority(), meter.authority(), "/api/embed", body);
+}
+
+TEST_CASE("C05: an escaped input key gets the same vectors as Ollama, split or not",
+          "[embed][C05]") {
+  auto sim = start_sim({"--models", "m"});
+  auto meter = start_meter(sim.authority());
+  std::string body = R"({"model":"m","\u0069nput":["a","b"]})";
+  auto r = request(meter.authority(), "POST", "/api/embed", body, json_headers);
+  auto calls = embed_calls(sim.authority());
+  auto direct = request(sim.authority(), "POST", "/api/embed", body, json_headers);
+  REQUIRE(direct.status == 200);
+  CHECK(r.status == 200);
+  CHECK(raw_vectors(r.body) == raw_vectors(direct.body));
+  // Either one unchanged forward or one single-input call per input.
+  bool forwarded = calls.size() == 1 && calls[0].body == body;
+  bool split = calls.size() == 2;
+  CHECK((forwarded || split));
+  if (split) {
+    for (const auto& c : calls) {
+      CHECK(c.body.find("\\u0069nput\":[\"") != std::string::npos);
+      CHECK(parse_json(c.body)["input"].size() == 1);
+    }
+  }
 }
 
 TEST_CASE("C07: every other request member reaches each sub-call with its exact bytes and type",
           "[embed][C07]") {
   auto sim = start_sim();
   auto meter = start_meter(sim.authority());
-  std::string input_value = R"(["short","@status=400;the input length exceeds the context length"])";
-  std::string body = R"({"model":"all-minilm","input":)" + input_value +
-                     R"(,"truncate":false,"dimensions":256,"keep_alive":-1,"options":{"num_ctx":512},"x_future":{"a":[1,true,null]}})";
+  std::string input_value =
+      R"(["short","@status=400;the input length exceeds the context length"])";
+  std::string body =
+      R"({"model":"all-minilm","input":)" + input_value +
+      R"(,"truncate":false,"dimensions":256,"keep_alive":-1,"options":{"num_ctx":512},"x_future":{"a":[1,true,null]}})";
   auto r = request(meter.authority(), "POST", "/api/embed", body, json_headers);
   CHECK(r.status == 400);
   CHECK(r.body == R"({"error":"the input length exceeds the context length"})");
@@ -206,8 +230,9 @@ TEST_CASE("C07: keep_alive as a string and dimensions reach the sub-calls and sh
   auto sim = start_sim();
   auto meter = start_meter(sim.authority());
   std::string input_value = R"(["short","also short"])";
-  std::string body = R"({"model":"all-minilm","input":)" + input_value +
-                     R"(,"truncate":false,"dimensions":256,"keep_alive":"10m","options":{"num_ctx":512}})";
+  std::string body =
+      R"({"model":"all-minilm","input":)" + input_value +
+      R"(,"truncate":false,"dimensions":256,"keep_alive":"10m","options":{"num_ctx":512}})";
   auto r = request(meter.authority(), "POST", "/api/embed", body, json_headers);
   INFO(r.body.substr(0, 300));
   REQUIRE(r.status == 200);
@@ -269,8 +294,8 @@ TEST_CASE("C08: look-alike embedding routes pass through untouched", "[embed][C0
 TEST_CASE("C08: look-alike routes keep their own shapes and statuses", "[embed][C08]") {
   auto sim = start_sim({"--models", "m"});
   auto meter = start_meter(sim.authority());
-  auto legacy = request(meter.authority(), "POST", "/api/embeddings", R"({"model":"m","prompt":"hi"})",
-                        json_headers);
+  auto legacy = request(meter.authority(), "POST", "/api/embeddings",
+                        R"({"model":"m","prompt":"hi"})", json_headers);
   CHECK(legacy.status == 200);
   CHECK(top_level_keys(legacy.body) == std::vector<std::string>{"embedding"});
   auto legacy_input = request(meter.authority(), "POST", "/api/embeddings",
@@ -298,8 +323,8 @@ TEST_CASE("C08: a query string on /api/embed is still split and copied to every 
           "[embed][C08]") {
   auto sim = start_sim({"--models", "m"});
   auto meter = start_meter(sim.authority());
-  auto r = request(meter.authority(), "POST", "/api/embed?trace=1", R"({"model":"m","input":["a","b"]})",
-                   json_headers);
+  auto r = request(meter.authority(), "POST", "/api/embed?trace=1",
+                   R"({"model":"m","input":["a","b"]})", json_headers);
   REQUIRE(r.status == 200);
   CHECK(parse_json(r.body)["embedding_durations"].size() == 2);
   auto calls = embed_calls(sim.authority());
@@ -314,8 +339,8 @@ TEST_CASE("C09: the model is echoed exactly as sent", "[embed][C09]") {
   auto meter = start_meter(sim.authority());
   auto model = GENERATE(as<std::string>{}, "nomic-embed-text", "NOMIC-EMBED-TEXT",
                         "nomic-embed-text:latest", "Nomic-Embed-Text:LATEST");
-  auto r = request(meter.authority(), "POST", "/api/embed", embed_body(model, {"x", "y"}),
-                   json_headers);
+  auto r =
+      request(meter.authority(), "POST", "/api/embed", embed_body(model, {"x", "y"}), json_headers);
   INFO(r.body.substr(0, 300));
   REQUIRE(r.status == 200);
   CHECK(r.body.rfind("{\"model\":" + ordered_json(model).dump() + ",\"embeddings\":[", 0) == 0);

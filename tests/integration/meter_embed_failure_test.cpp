@@ -32,11 +32,12 @@ TEST_CASE("embed: one failing input fails the batch with its status, reason and 
     unsigned status;
     std::string message;
   };
-  auto v = GENERATE(variant{400, "the input length exceeds the context length"},
-                    variant{404, R"(model "x" not found, try pulling it first)"},
-                    variant{418, "teapot <&> \\u0041"}, variant{499, "client closed"},
-                    variant{500, "no slots available after 10 retries"},
-                    variant{503, "server busy, please try again.  maximum pending requests exceeded"});
+  auto v =
+      GENERATE(variant{400, "the input length exceeds the context length"},
+               variant{404, R"(model "x" not found, try pulling it first)"},
+               variant{418, "teapot <&> \\u0041"}, variant{499, "client closed"},
+               variant{500, "no slots available after 10 retries"},
+               variant{503, "server busy, please try again.  maximum pending requests exceeded"});
   auto sim = start_sim();
   auto meter = start_meter(sim.authority(), {"--max-fanout", "2"});
   std::string failing = "@status=" + std::to_string(v.status) + ";" + v.message;
@@ -93,8 +94,8 @@ TEST_CASE("embed: upstream down gives 502 with an Ollama-shaped JSON error", "[e
   refusing_port dead;
   auto meter = start_meter(dead.authority());
   SECTION("split batch") {
-    auto r = request(meter.authority(), "POST", "/api/embed",
-                     embed_body("all-minilm", {"a", "b"}), json_headers);
+    auto r = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a", "b"}),
+                     json_headers);
     CHECK(r.status == 502);
     CHECK(r.header("content-type") == "application/json; charset=utf-8");
     CHECK(parse_json(r.body)["error"].is_string());
@@ -115,8 +116,9 @@ TEST_CASE("embed: upstream down gives 502 with an Ollama-shaped JSON error", "[e
     std::string chat = R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}]})";
     char size[16];
     std::snprintf(size, sizeof size, "%zx", chat.size());
-    auto r = request(meter.authority(), "POST", "/api/chat", size + ("\r\n" + chat + "\r\n0\r\n\r\n"),
-                     {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}});
+    auto r =
+        request(meter.authority(), "POST", "/api/chat", size + ("\r\n" + chat + "\r\n0\r\n\r\n"),
+                {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}});
     CHECK(r.status == 502);
     CHECK(parse_json(r.body)["error"].is_string());
   }
@@ -133,8 +135,8 @@ TEST_CASE("embed: client gone cancels in-flight sub-calls at once and launches n
   auto body = embed_body("all-minilm", inputs);
   {
     socket_guard fd{connect_to(meter.authority())};
-    REQUIRE(send_bytes(fd.fd, build_request(meter.authority(), "POST", "/api/embed", body, json_headers),
-                       5s));
+    REQUIRE(send_bytes(
+        fd.fd, build_request(meter.authority(), "POST", "/api/embed", body, json_headers), 5s));
     REQUIRE(wait_until(5s, [&] { return sim_stats(sim.authority()).embed_in_flight == 2; }));
   }
   auto closed_at = steady::now();
@@ -188,9 +190,10 @@ TEST_CASE("C16: --header-timeout also applies to a pass-through chat waiting for
   auto sim = start_sim();
   auto meter = start_meter(sim.authority(), {"--header-timeout", "2s"});
   auto started = steady::now();
-  auto r = request(meter.authority(), "POST", "/api/chat",
-                   R"({"model":"llama3.2","messages":[{"role":"user","content":"@hdrdelay=8000;hi"}]})",
-                   json_headers, 30s);
+  auto r =
+      request(meter.authority(), "POST", "/api/chat",
+              R"({"model":"llama3.2","messages":[{"role":"user","content":"@hdrdelay=8000;hi"}]})",
+              json_headers, 30s);
   auto wall = ms_between(started, steady::now());
   INFO(r.body);
   CHECK(r.status == 504);
@@ -231,9 +234,10 @@ TEST_CASE("embed: --request-body-limit refuses an announced oversized body befor
   }
   SECTION("with a plain body the answer arrives and the connection closes") {
     socket_guard fd{connect_to(meter.authority())};
-    std::string head = "POST /api/embed HTTP/1.1\r\nHost: " + meter.authority() +
-                       "\r\nContent-Type: application/json\r\nContent-Length: " +
-                       std::to_string(10'000'000) + "\r\n\r\n";
+    std::string head =
+        "POST /api/embed HTTP/1.1\r\nHost: " + meter.authority() +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(10'000'000) +
+        "\r\n\r\n";
     REQUIRE(send_bytes(fd.fd, head + big.substr(0, 1500), 5s));
     auto got = read_until_close(fd.fd, 5s);
     INFO(got.all);
@@ -269,4 +273,33 @@ TEST_CASE("embed: --request-body-limit does not limit the size of the upstream's
   INFO(r.body.substr(0, 300));
   CHECK(r.status == 200);
   CHECK(raw_vectors(r.body).size() == 2);
+}
+
+TEST_CASE("embed: repeated client disconnects mid-batch leave the proxy healthy",
+          "[embed][disconnect]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority(), {"--max-fanout", "2"});
+  for (int round = 0; round < 8; ++round) {
+    auto before = sim_stats(sim.authority()).embed_calls;
+    std::vector<std::string> inputs{"@sleep=2000;r" + std::to_string(round), "@sleep=50;s",
+                                    "@sleep=2000;t", "u"};
+    socket_guard fd{connect_to(meter.authority())};
+    REQUIRE(send_bytes(fd.fd,
+                       build_request(meter.authority(), "POST", "/api/embed",
+                                     embed_body("all-minilm", inputs), json_headers),
+                       5s));
+    REQUIRE(wait_until(5s, [&] {
+      auto s = sim_stats(sim.authority());
+      return s.embed_in_flight == 2 && s.embed_calls >= before + 3;
+    }));
+    fd.close();
+    REQUIRE(wait_until(3s, [&] { return sim_stats(sim.authority()).embed_in_flight == 0; }));
+  }
+  // Cancelled workers must not outlive their request: the proxy keeps serving correctly.
+  auto r = request(meter.authority(), "POST", "/api/embed",
+                   embed_body("all-minilm", {"a", "b", "c"}), json_headers);
+  CHECK(r.status == 200);
+  CHECK(raw_vectors(r.body).size() == 3);
+  CHECK_FALSE(meter.wait_exit(0ms));
+  CHECK(meter.stderr_text().find("AddressSanitizer") == std::string::npos);
 }

@@ -152,9 +152,13 @@ refusing_port::~refusing_port() {
   }
 }
 
-std::string refusing_port::authority() const { return "127.0.0.1:" + std::to_string(port_); }
+std::string refusing_port::authority() const {
+  return "127.0.0.1:" + std::to_string(port_);
+}
 
-socket_guard::~socket_guard() { close(); }
+socket_guard::~socket_guard() {
+  close();
+}
 
 void socket_guard::close() {
   if (fd >= 0) {

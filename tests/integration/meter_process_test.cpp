@@ -51,7 +51,8 @@ TEST_CASE("healthz: answers 200 and reports whether the upstream answers", "[pro
 TEST_CASE("metrics: /metrics answers Prometheus text and is not relayed", "[process][own]") {
   auto sim = start_sim();
   auto meter = start_meter(sim.authority());
-  request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a", "b"}), json_headers);
+  request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a", "b"}),
+          json_headers);
   auto r = request(meter.authority(), "GET", "/metrics");
   CHECK(r.status == 200);
   CHECK(r.header("content-type").value_or("").rfind("text/plain", 0) == 0);
@@ -171,6 +172,7 @@ TEST_CASE("process: SIGTERM with a stuck request exits 0 after the grace period"
   meter.send_signal(SIGTERM);
   auto status = meter.wait_exit(8s);
   REQUIRE(status);
+  INFO(meter.stderr_text());
   CHECK(*status == 0);
   CHECK(ms_between(signalled, steady::now()) < 6000);
   pending.get();
@@ -183,8 +185,8 @@ TEST_CASE("process: a client that vanishes mid-stream does not kill the proxy (S
   for (int i = 0; i < 5; ++i) {
     socket_guard fd{connect_to(meter.authority())};
     std::string body = R"({"model":"llama3.2","prompt":"long"})";
-    REQUIRE(send_bytes(fd.fd, build_request(meter.authority(), "POST", "/api/generate", body, json_headers),
-                       5s));
+    REQUIRE(send_bytes(
+        fd.fd, build_request(meter.authority(), "POST", "/api/generate", body, json_headers), 5s));
     read_until(fd.fd, "done", 200ms);
   }
   auto r = request(meter.authority(), "GET", "/api/version");
@@ -200,9 +202,9 @@ TEST_CASE("access log: one line per request with method, path, status and inputs
   auto r = request(meter.authority(), "POST", "/api/embed?trace=1",
                    embed_body("all-minilm", {secret, secret + "-2", secret + "-3"}), json_headers);
   CHECK(r.status == 200);
-  auto g = request(meter.authority(), "POST", "/api/generate",
-                   R"({"model":"llama3.2","prompt":")" + secret + R"(","stream":false})",
-                   json_headers);
+  auto g =
+      request(meter.authority(), "POST", "/api/generate",
+              R"({"model":"llama3.2","prompt":")" + secret + R"(","stream":false})", json_headers);
   CHECK(g.status == 200);
   auto bad = request(meter.authority(), "GET", "/nope");
   CHECK(bad.status == 404);

@@ -99,8 +99,9 @@ TEST_CASE("relay: X-Forwarded-For, -Proto and -Host reach the upstream", "[relay
     CHECK(log[0].header("x-forwarded-proto") == "https");
   }
   SECTION("every /api/embed sub-call") {
-    auto r = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a", "b", "c"}),
-                     {{"Host", "llm.example"}, {"Content-Type", "application/json"}});
+    auto r =
+        request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a", "b", "c"}),
+                {{"Host", "llm.example"}, {"Content-Type", "application/json"}});
     CHECK(r.status == 200);
     auto calls = embed_calls(sim.authority());
     REQUIRE(calls.size() == 3);
@@ -143,7 +144,8 @@ TEST_CASE("relay: Origin is forwarded and the upstream's CORS answers are kept",
     auto r = request(meter.authority(), "GET", "/api/tags", {}, bad);
     CHECK(r.status == 403);
     CHECK(r.body.empty());
-    auto e = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a", "b"}), bad);
+    auto e =
+        request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a", "b"}), bad);
     CHECK(e.status == 403);
     CHECK(e.body.empty());
   }
@@ -223,8 +225,8 @@ TEST_CASE("relay: 404 and 405 answers are relayed with their type and Allow head
   CHECK(upper.status == 404);
 }
 
-TEST_CASE("relay: the request target, end-to-end headers and body pass unchanged; hop-by-hop do "
-          "not",
+TEST_CASE("relay: the request target, end-to-end headers and body pass unchanged, hop-by-hop "
+          "headers do not",
           "[relay][headers]") {
   auto sim = start_sim();
   auto meter = start_meter(sim.authority());
@@ -265,7 +267,8 @@ TEST_CASE("relay: keep-alive serves many requests per client connection over few
     keepalive_connection c(meter.authority());
     for (int i = 0; i < 20; ++i) {
       auto r = c.request(i % 2 == 0 ? "GET" : "POST", i % 2 == 0 ? "/api/tags" : "/api/embed",
-                         i % 2 == 0 ? std::string{} : embed_body("all-minilm", {"k" + std::to_string(i)}),
+                         i % 2 == 0 ? std::string{}
+                                    : embed_body("all-minilm", {"k" + std::to_string(i)}),
                          json_headers);
       CHECK(r.status == 200);
     }
@@ -278,6 +281,10 @@ TEST_CASE("relay: keep-alive serves many requests per client connection over few
       CHECK(r.status == 200);
     }
     CHECK(sim_stats(sim.authority()).connections_total <= 2);
+    // A client that closes right after reading a complete answer did not leave early.
+    REQUIRE(meter.wait_stderr("GET /api/version", 5s));
+    CHECK(stays_true(300ms,
+                     [&] { return meter.stderr_text().find("client-gone") == std::string::npos; }));
   }
   SECTION("sequential batches reuse the pooled sub-call connections") {
     for (int i = 0; i < 10; ++i) {

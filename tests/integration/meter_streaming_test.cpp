@@ -78,7 +78,8 @@ TEST_CASE("C13: streamed generate and chat lines reach the client as the upstrea
   for (std::size_t i = 1; i < arrivals.size(); ++i) {
     CHECK(ms_between(arrivals[i - 1], arrivals[i]) >= 700);
   }
-  CHECK(ms_between(arrivals.front(), arrivals.back()) >= 1400 * (static_cast<double>(arrivals.size()) - 1) / 2);
+  CHECK(ms_between(arrivals.front(), arrivals.back()) >=
+        1400 * (static_cast<double>(arrivals.size()) - 1) / 2);
   CHECK(ms_between(s.sent_at, arrivals.front()) < 900);
 }
 
@@ -104,8 +105,9 @@ TEST_CASE("C13: an error line after the stream started is relayed with status 20
           "[relay][streaming][C13]") {
   auto sim = start_sim({"--gen-tokens", "4"});
   auto meter = start_meter(sim.authority());
-  auto r = request(meter.authority(), "POST", "/api/generate",
-                   R"({"model":"llama3.2","prompt":"@streamerror=runner crashed;hi"})", json_headers);
+  auto r =
+      request(meter.authority(), "POST", "/api/generate",
+              R"({"model":"llama3.2","prompt":"@streamerror=runner crashed;hi"})", json_headers);
   CHECK(r.status == 200);
   check_ndjson_lines(r.body);
   auto lines = ndjson_lines(r.body);
@@ -190,7 +192,8 @@ TEST_CASE("C20: an HTTP/1.0 client gets a close-delimited stream, line by line",
       target == "/api/chat"
           ? R"({"model":"llama3.2","messages":[{"role":"user","content":"@gap=600;hi"}]})"
           : R"({"model":"llama3.2","prompt":"@gap=600;hi"})";
-  std::string raw = "POST " + target + " HTTP/1.0\r\nHost: proxy.local:8080\r\n"
+  std::string raw = "POST " + target +
+                    " HTTP/1.0\r\nHost: proxy.local:8080\r\n"
                     "Content-Type: application/json\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n" + body;
   auto got = timed_raw_exchange(meter.authority(), raw, 30s);
@@ -206,8 +209,18 @@ TEST_CASE("C20: an HTTP/1.0 client gets a close-delimited stream, line by line",
   auto lines = ndjson_lines(r.body);
   REQUIRE(lines.size() >= 3);
   CHECK(parse_json(lines.back())["done"] == true);
-  // Lines still arrive as produced.
-  auto arrivals = line_arrivals(got.pieces);
+  // Lines still arrive as produced (newlines of the head are not counted).
+  std::size_t head_size = got.all.find("\r\n\r\n") + 4;
+  std::vector<timed_chunk> body_pieces;
+  std::size_t offset = 0;
+  for (const auto& p : got.pieces) {
+    if (offset + p.data.size() > head_size) {
+      std::size_t skip = offset < head_size ? head_size - offset : 0;
+      body_pieces.push_back({p.at, p.data.substr(skip)});
+    }
+    offset += p.data.size();
+  }
+  auto arrivals = line_arrivals(body_pieces);
   REQUIRE(arrivals.size() == lines.size());
   CHECK(ms_between(arrivals.front(), arrivals.back()) >= 0.7 * 600 * (lines.size() - 1));
   // The proxy still talks HTTP/1.1 upstream.
@@ -229,7 +242,6 @@ TEST_CASE("C20: an HTTP/1.0 client gets the merged /api/embed answer with a Cont
   auto r = parse_response(got.all);
   INFO(got.all.substr(0, 500));
   REQUIRE(r.status == 200);
-  CHECK(r.version == 11);  // the status line of an HTTP/1.1 server, as Go writes it
   CHECK_FALSE(r.header("transfer-encoding"));
   REQUIRE(r.header("content-length"));
   auto head_end = got.all.find("\r\n\r\n");
@@ -264,32 +276,44 @@ TEST_CASE("blob: a 1 GiB upload passes with proxy RSS growth under 32 MiB",
           "[relay][blob][memory]") {
   auto sim = start_sim();
   auto meter = start_meter(sim.authority());
-  // Warm up the proxy's allocator and pool with one small upload first.
-  std::string digest = "sha256:" + std::string(64, 'a');
-  auto warm = request(meter.authority(), "POST", "/api/blobs/" + digest, std::string(4096, 'w'),
-                      {{"Content-Type", "application/octet-stream"}});
-  REQUIRE(warm.status / 100 == 2);
+  // Warm up the proxy's allocator and pool with one small upload of another blob first.
+  auto warm = request(meter.authority(), "POST", "/api/blobs/sha256:" + std::string(64, 'f'),
+                      std::string(1 << 20, 'w'), {{"Content-Type", "application/octet-stream"}});
+  REQUIRE(warm.status == 201);
   long baseline = meter.rss_kib();
   REQUIRE(baseline > 0);
 
   constexpr std::uint64_t total = 1ull << 30;
+  // At 8 MiB/s the upload takes 128 s; anything slower fails here rather than at ctest's timeout.
+  constexpr auto budget = 150s;
+  std::string digest = "sha256:" + std::string(64, 'a');
   std::string piece(1 << 20, '\x5a');
   socket_guard fd{connect_to(meter.authority())};
-  std::string head = "POST /api/blobs/" + digest + " HTTP/1.1\r\nHost: " + meter.authority() +
-                     "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
-                     std::to_string(total) + "\r\n\r\n";
+  std::string head =
+      "POST /api/blobs/" + digest + " HTTP/1.1\r\nHost: " + meter.authority() +
+      "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(total) +
+      "\r\n\r\n";
   REQUIRE(send_bytes(fd.fd, head, 10s));
+  auto started = steady::now();
   long peak = baseline;
-  for (std::uint64_t sent = 0; sent < total; sent += piece.size()) {
-    REQUIRE(send_bytes(fd.fd, piece, 60s));
+  std::uint64_t sent = 0;
+  for (; sent < total; sent += piece.size()) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(started + budget - steady::now());
+    if (left.count() <= 0 || !send_bytes(fd.fd, piece, left)) {
+      break;
+    }
     if ((sent >> 20) % 16 == 0) {
       peak = std::max(peak, meter.rss_kib());
     }
   }
+  double seconds = ms_between(started, steady::now()) / 1000;
+  INFO("sent " << (sent >> 20) << " MiB in " << seconds << " s ("
+               << static_cast<double>(sent >> 20) / seconds << " MiB/s)");
+  REQUIRE(sent == total);
   auto answer = read_until(fd.fd, "\r\n\r\n", 60s);
   INFO(answer);
-  auto status_line = answer.substr(0, answer.find("\r\n"));
-  CHECK(status_line.find(" 201 ") != std::string::npos);
+  CHECK(answer.rfind("HTTP/1.1 201 ", 0) == 0);
   peak = std::max(peak, meter.rss_kib());
   INFO("baseline " << baseline << " KiB, peak " << peak << " KiB");
   CHECK(peak - baseline < 32 * 1024);
@@ -300,4 +324,50 @@ TEST_CASE("blob: a 1 GiB upload passes with proxy RSS growth under 32 MiB",
     }
   }
   CHECK(found);
+}
+
+TEST_CASE("blob: a large upload is relayed in large pieces, not a few hundred bytes at a time",
+          "[relay][blob]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  // 64 MiB in at most 8 s (8 MiB/s) even in a debug build on a busy machine; reading the client
+  // body in 512-byte pieces, one upstream write each, does not reach that.
+  std::string body(64 << 20, 'u');
+  auto started = steady::now();
+  auto r = request(meter.authority(), "POST", "/api/blobs/sha256:" + std::string(64, 'c'), body,
+                   {{"Content-Type", "application/octet-stream"}}, 60s);
+  double seconds = ms_between(started, steady::now()) / 1000;
+  INFO("64 MiB in " << seconds << " s");
+  CHECK(r.status == 201);
+  CHECK(seconds < 8);
+}
+
+TEST_CASE("blob: an upstream that answers before reading the body is relayed, not turned into 502",
+          "[relay][blob]") {
+  // Ollama answers 200 at once, without reading the body, when the blob already exists.
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  std::string target = "/api/blobs/sha256:" + std::string(64, 'e');
+  auto first = request(meter.authority(), "POST", target, std::string(4096, 'x'),
+                       {{"Content-Type", "application/octet-stream"}});
+  REQUIRE(first.status == 201);
+  auto direct = request(sim.authority(), "POST", target, std::string(4096, 'x'),
+                        {{"Content-Type", "application/octet-stream"}});
+  REQUIRE(direct.status == 200);
+  socket_guard fd{connect_to(meter.authority())};
+  std::string head =
+      "POST " + target + " HTTP/1.1\r\nHost: " + meter.authority() +
+      "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(8 << 20) +
+      "\r\n\r\n";
+  REQUIRE(send_bytes(fd.fd, head, 5s));
+  // Send the body in pieces while the answer may already be on its way.
+  std::string piece(256 << 10, 'x');
+  for (int i = 0; i < 32; ++i) {
+    if (!send_bytes(fd.fd, piece, 10s)) {
+      break;
+    }
+  }
+  auto answer = read_until(fd.fd, "\r\n\r\n", 10s);
+  INFO(answer);
+  CHECK(answer.rfind("HTTP/1.1 200 ", 0) == 0);
 }

@@ -12,7 +12,8 @@ namespace {
 
 http_response embed(const child_process& sim, const std::string& body,
                     const std::string& target = "/api/embed") {
-  return request(sim.authority(), "POST", target, body, {{"Content-Type", "application/json"}}, 10s);
+  return request(sim.authority(), "POST", target, body, {{"Content-Type", "application/json"}},
+                 10s);
 }
 
 std::string raw_post(const child_process& sim, const std::string& target, const std::string& body) {
@@ -57,7 +58,8 @@ TEST_CASE("sim: vectors are a function of model and text only", "[sim]") {
   CHECK(one["embeddings"][0] != one["embeddings"][1]);
   auto other = parse_json(embed(a, R"({"model":"bge-m3","input":["x"]})").body);
   CHECK(other["embeddings"][0] != one["embeddings"][0]);
-  auto cut = parse_json(embed(a, R"({"model":"nomic-embed-text","input":"x","dimensions":4})").body);
+  auto cut =
+      parse_json(embed(a, R"({"model":"nomic-embed-text","input":"x","dimensions":4})").body);
   CHECK(cut["embeddings"][0].size() == 4);
 }
 
@@ -77,8 +79,8 @@ TEST_CASE("sim: Go's float text for tiny values, -0 and large magnitudes reaches
   auto big = raw_embedding_numbers(large.body);
   REQUIRE(big.size() == 1);
   CHECK(std::vector<std::string>(big[0].begin(), big[0].begin() + 7) ==
-        std::vector<std::string>{"3.4028235e+38", "1e+21", "100000000000000000000",
-                                 "15000000000", "123456790", "100000000", "10000000"});
+        std::vector<std::string>{"3.4028235e+38", "1e+21", "100000000000000000000", "15000000000",
+                                 "123456790", "100000000", "10000000"});
   auto legacy = embed(sim, R"({"model":"all-minilm","prompt":"@edge=large;x"})", "/api/embeddings");
   REQUIRE(legacy.status == 200);
   auto wide = raw_embedding_numbers(legacy.body);
@@ -129,7 +131,8 @@ TEST_CASE("sim: embed error bodies and statuses are Ollama's", "[sim]") {
 
 TEST_CASE("sim: bodies up to 2048 bytes get Content-Length and larger ones are chunked", "[sim]") {
   auto sim = start_sim({"--dims", "768"});
-  auto small = parse_response(raw_post(sim, "/api/embed", R"({"model":"all-minilm","input":"x","dimensions":8})"));
+  auto small = parse_response(
+      raw_post(sim, "/api/embed", R"({"model":"all-minilm","input":"x","dimensions":8})"));
   CHECK(small.header("Content-Length") == std::to_string(small.body.size()));
   CHECK_FALSE(small.chunked);
   std::string raw = raw_post(sim, "/api/embed", R"({"model":"all-minilm","input":"x"})");
@@ -159,14 +162,16 @@ TEST_CASE("sim: @chunked forces chunked framing with a chunk extension and a tra
 
 TEST_CASE("sim: @status answers its code; the first input to fail decides", "[sim]") {
   auto sim = start_sim({"--dims", "4"});
-  auto r = embed(sim, R"({"model":"all-minilm","input":["ok","@sleep=80;@status=500;late","@status=429;early"]})");
+  auto r = embed(
+      sim,
+      R"({"model":"all-minilm","input":["ok","@sleep=80;@status=500;late","@status=429;early"]})");
   CHECK(r.status == 429);
   CHECK(r.body == R"({"error":"early"})");
   auto odd = embed(sim, R"({"model":"all-minilm","input":"@status=499;request canceled"})");
   CHECK(odd.status == 499);
   CHECK(odd.reason == "status code 499");
-  auto legacy = embed(sim, R"({"model":"all-minilm","prompt":"@status=502;bad gateway"})",
-                      "/api/embeddings");
+  auto legacy =
+      embed(sim, R"({"model":"all-minilm","prompt":"@status=502;bad gateway"})", "/api/embeddings");
   CHECK(legacy.status == 502);
   CHECK(legacy.body == R"({"error":"bad gateway"})");
 }
@@ -230,9 +235,12 @@ TEST_CASE("sim: a 64 x 768 batch is answered quickly", "[sim]") {
   CHECK(j["embeddings"].size() == 64);
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 10; ++i) {
-    CHECK(embed(sim, body).body.size() == first.body.size());
+    auto again = embed(sim, body);
+    CHECK(again.status == 200);
+    CHECK(again.body.size() + 16 > first.body.size()); // only the durations' digits vary
   }
   auto per_call = (std::chrono::steady_clock::now() - start) / 10;
-  INFO("per call: " << std::chrono::duration<double, std::milli>(per_call).count() << " ms");
+  double per_call_ms = std::chrono::duration<double, std::milli>(per_call).count();
+  INFO("per call: " << per_call_ms << " ms");
   CHECK(per_call < 50ms);
 }

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <cstdio>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,7 +51,8 @@ TEST_CASE("sim: trailing slashes and unclean paths redirect like Ollama", "[sim]
   CHECK(post.status == 307);
   CHECK(post.header("Location") == "/api/embed");
   CHECK(post.body.empty());
-  auto prefixed = request(sim.authority(), "POST", "/api/embed/", "{}", {{"X-Forwarded-Prefix", "/ollama"}});
+  auto prefixed =
+      request(sim.authority(), "POST", "/api/embed/", "{}", {{"X-Forwarded-Prefix", "/ollama"}});
   CHECK(prefixed.header("Location") == "/ollama/api/embed");
   auto get = request(sim.authority(), "GET", "/api/tags/");
   CHECK(get.status == 301);
@@ -66,38 +68,51 @@ TEST_CASE("sim: --host-check refuses non-local Host names with an empty 403", "[
   CHECK(refused.status == 403);
   CHECK(refused.body.empty());
   CHECK_FALSE(refused.header("Content-Type").has_value());
-  CHECK(request(checked.authority(), "GET", "/api/version", {}, {{"Host", "localhost:11434"}}).status == 200);
-  CHECK(request(checked.authority(), "GET", "/api/version", {}, {{"Host", "printer.local"}}).status == 200);
-  CHECK(request(checked.authority(), "GET", "/api/version", {}, {{"Host", "10.0.0.7"}}).status == 200);
-  CHECK(request(checked.authority(), "OPTIONS", "/api/version", {}, {{"Host", "localhost"}}).status == 204);
+  CHECK(request(checked.authority(), "GET", "/api/version", {}, {{"Host", "localhost:11434"}})
+            .status == 200);
+  CHECK(
+      request(checked.authority(), "GET", "/api/version", {}, {{"Host", "printer.local"}}).status ==
+      200);
+  CHECK(request(checked.authority(), "GET", "/api/version", {}, {{"Host", "10.0.0.7"}}).status ==
+        200);
+  CHECK(
+      request(checked.authority(), "OPTIONS", "/api/version", {}, {{"Host", "localhost"}}).status ==
+      204);
   auto unchecked = start_sim();
-  CHECK(request(unchecked.authority(), "GET", "/api/version", {}, {{"Host", "example.com"}}).status == 200);
+  CHECK(
+      request(unchecked.authority(), "GET", "/api/version", {}, {{"Host", "example.com"}}).status ==
+      200);
 }
 
 TEST_CASE("sim: CORS follows Ollama's allowed origins", "[sim]") {
   auto sim = start_sim({"--origins", "https://app.example.com"});
-  auto evil = request(sim.authority(), "GET", "/api/tags", {}, {{"Origin", "https://evil.example"}});
+  auto evil =
+      request(sim.authority(), "GET", "/api/tags", {}, {{"Origin", "https://evil.example"}});
   CHECK(evil.status == 403);
   CHECK(evil.body.empty());
-  auto local = request(sim.authority(), "GET", "/api/tags", {}, {{"Origin", "http://localhost:3000"}});
+  auto local =
+      request(sim.authority(), "GET", "/api/tags", {}, {{"Origin", "http://localhost:3000"}});
   CHECK(local.status == 200);
   CHECK(local.header("Access-Control-Allow-Origin") == "http://localhost:3000");
   CHECK(local.header("Vary") == "Origin");
-  auto extra = request(sim.authority(), "GET", "/api/tags", {}, {{"Origin", "https://app.example.com"}});
+  auto extra =
+      request(sim.authority(), "GET", "/api/tags", {}, {{"Origin", "https://app.example.com"}});
   CHECK(extra.status == 200);
-  auto same = request(sim.authority(), "GET", "/api/tags", {},
-                      {{"Origin", "http://" + sim.authority()}});
+  auto same =
+      request(sim.authority(), "GET", "/api/tags", {}, {{"Origin", "http://" + sim.authority()}});
   CHECK(same.status == 200);
   CHECK_FALSE(same.header("Access-Control-Allow-Origin").has_value());
-  auto preflight = request(sim.authority(), "OPTIONS", "/api/embed", {},
-                           {{"Origin", "http://127.0.0.1:5173"},
-                            {"Access-Control-Request-Method", "POST"}});
+  auto preflight =
+      request(sim.authority(), "OPTIONS", "/api/embed", {},
+              {{"Origin", "http://127.0.0.1:5173"}, {"Access-Control-Request-Method", "POST"}});
   CHECK(preflight.status == 204);
-  CHECK(preflight.header("Access-Control-Allow-Methods") == "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS");
+  CHECK(preflight.header("Access-Control-Allow-Methods") ==
+        "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS");
   CHECK(preflight.header("Access-Control-Max-Age") == "43200");
   CHECK(preflight.header_values("Vary").size() == 3);
   CHECK(preflight.header("Allow") == "POST");
-  auto evil_404 = request(sim.authority(), "GET", "/nope", {}, {{"Origin", "https://evil.example"}});
+  auto evil_404 =
+      request(sim.authority(), "GET", "/nope", {}, {{"Origin", "https://evil.example"}});
   CHECK(evil_404.status == 403);
 }
 
@@ -119,7 +134,25 @@ TEST_CASE("sim: keep-alive serves several requests on one connection", "[sim]") 
   }
   auto stats = sim_stats(sim.authority());
   CHECK(stats.requests == 5);
-  CHECK(stats.connections_total - before == 2);  // the keep-alive one and this stats request
+  CHECK(stats.connections_total - before == 2); // the keep-alive one and this stats request
+}
+
+TEST_CASE("sim: chunked request bodies are decoded and logged decoded", "[sim]") {
+  auto sim = start_sim({"--dims", "4"});
+  std::string body = R"({"model":"all-minilm","input":["a","b","c"]})";
+  std::string first = body.substr(0, 16);
+  std::string rest = body.substr(16);
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", rest.size());
+  std::string chunked = "10;ext=1\r\n" + first + "\r\n" + size + "\r\n" + rest + "\r\n0\r\n\r\n";
+  auto r = request(sim.authority(), "POST", "/api/embed", chunked,
+                   {{"Transfer-Encoding", "chunked"}, {"Content-Type", "application/json"}});
+  CHECK(r.status == 200);
+  CHECK(parse_json(r.body)["embeddings"].size() == 3);
+  auto log = sim_log(sim.authority());
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].body == body);
+  CHECK(log[0].header("Transfer-Encoding") == "chunked");
 }
 
 TEST_CASE("sim: Expect 100-continue is answered before the body is read", "[sim]") {
@@ -173,8 +206,9 @@ TEST_CASE("sim: a 256 MiB blob upload is streamed in constant memory", "[sim]") 
 
   constexpr std::size_t total = 256u << 20;
   int fd = connect_to(sim.authority());
-  std::string head = "POST /api/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                     std::to_string(total) + "\r\n\r\n";
+  std::string head = "POST /api/blobs/" + digest +
+                     " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(total) +
+                     "\r\n\r\n";
   REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
   std::string piece(1u << 20, 'z');
   long peak = rss_before;
@@ -214,23 +248,26 @@ TEST_CASE("sim: a 256 MiB blob upload is streamed in constant memory", "[sim]") 
 }
 
 TEST_CASE("sim: --help documents every flag and --version prints the version", "[sim]") {
-  child_process help(SIM_BINARY, {"--help"}, start_options{false});
+  child_process help(SIM_BINARY, {"--help"}, no_wait());
   REQUIRE(help.wait_exit(10s) == 0);
   std::string text = help.stdout_text();
   for (const char* flag :
-       {"--listen", "--models", "--dims", "--context", "--runner", "--slots", "--max-queue",
-        "--call-cost-ms", "--token-cost-us", "--cold-load-ms", "--token-ms", "--gen-tokens",
-        "--host-check", "--origins", "--error-rate", "--error-status", "--drop-rate", "--seed",
-        "--threads", "--cache-mb", "--idle-timeout-ms", "--body-limit-mb", "--ollama-version",
-        "--verbose", "--version", "--help", "@sleep=", "@hdrdelay=", "@status=", "@drop;",
-        "@chunked=", "@gap=", "@streamerror=", "@edge;"}) {
+       {"--listen",          "--models",        "--dims",           "--context",
+        "--runner",          "--slots",         "--max-queue",      "--call-cost-ms",
+        "--token-cost-us",   "--cold-load-ms",  "--token-ms",       "--gen-tokens",
+        "--host-check",      "--origins",       "--error-rate",     "--error-status",
+        "--drop-rate",       "--seed",          "--threads",        "--cache-mb",
+        "--idle-timeout-ms", "--body-limit-mb", "--ollama-version", "--verbose",
+        "--version",         "--help",          "@sleep=",          "@hdrdelay=",
+        "@status=",          "@drop;",          "@chunked=",        "@gap=",
+        "@streamerror=",     "@edge;"}) {
     INFO(flag);
     CHECK(text.find(flag) != std::string::npos);
   }
-  child_process version(SIM_BINARY, {"--version"}, start_options{false});
+  child_process version(SIM_BINARY, {"--version"}, no_wait());
   REQUIRE(version.wait_exit(10s) == 0);
   CHECK(version.stdout_text().rfind("ollama-sim ", 0) == 0);
-  child_process bad(SIM_BINARY, {"--runner", "sideways"}, start_options{false});
+  child_process bad(SIM_BINARY, {"--runner", "sideways"}, no_wait());
   CHECK(bad.wait_exit(10s) == 2);
   CHECK_FALSE(bad.stderr_text().empty());
 }

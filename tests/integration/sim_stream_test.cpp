@@ -77,16 +77,18 @@ TEST_CASE("sim: chat streams assistant messages and honours num_predict and @gap
   CHECK(last["message"]["content"] == "");
   auto load = request(sim.authority(), "POST", "/api/chat", R"({"model":"llama3.2"})");
   CHECK(parse_json(load.body)["done_reason"] == "load");
-  auto embedding_model = request(sim.authority(), "POST", "/api/chat",
-                                 R"({"model":"all-minilm","messages":[{"role":"user","content":"x"}]})");
+  auto embedding_model =
+      request(sim.authority(), "POST", "/api/chat",
+              R"({"model":"all-minilm","messages":[{"role":"user","content":"x"}]})");
   CHECK(embedding_model.status == 400);
   CHECK(embedding_model.body == R"({"error":"\"all-minilm\" does not support chat"})");
 }
 
 TEST_CASE("sim: stream errors before the first line are JSON, after it an extra line", "[sim]") {
   auto sim = start_sim({"--token-ms", "5"});
-  auto before = request(sim.authority(), "POST", "/api/generate",
-                        R"({"model":"llama3.2","prompt":"@status=500;llama runner process has terminated"})");
+  auto before =
+      request(sim.authority(), "POST", "/api/generate",
+              R"({"model":"llama3.2","prompt":"@status=500;llama runner process has terminated"})");
   CHECK(before.status == 500);
   CHECK(before.header("Content-Type") == "application/json; charset=utf-8");
   CHECK(before.body == R"({"error":"llama runner process has terminated"})");
@@ -97,7 +99,8 @@ TEST_CASE("sim: stream errors before the first line are JSON, after it an extra 
   REQUIRE(lines.size() == 2);
   CHECK(parse_json(lines[0])["done"] == false);
   CHECK(lines[1] == R"({"error":"boom"})");
-  auto unknown = request(sim.authority(), "POST", "/api/generate", R"({"model":"x","prompt":"hi"})");
+  auto unknown =
+      request(sim.authority(), "POST", "/api/generate", R"({"model":"x","prompt":"hi"})");
   CHECK(unknown.status == 404);
 }
 
@@ -116,8 +119,8 @@ TEST_CASE("sim: @drop cuts a stream after its first line and @hdrdelay holds the
 
 TEST_CASE("sim: HTTP/1.0 clients get close-delimited streams", "[sim]") {
   auto sim = start_sim({"--token-ms", "5", "--gen-tokens", "3"});
-  std::string raw = raw_post(sim, "/api/generate", R"({"model":"llama3.2","prompt":"hi"})",
-                             "HTTP/1.0");
+  std::string raw =
+      raw_post(sim, "/api/generate", R"({"model":"llama3.2","prompt":"hi"})", "HTTP/1.0");
   auto r = parse_response(raw);
   CHECK(r.version == 10);
   CHECK(r.close_delimited);
@@ -125,9 +128,8 @@ TEST_CASE("sim: HTTP/1.0 clients get close-delimited streams", "[sim]") {
   auto lines = ndjson_lines(r.body);
   REQUIRE(lines.size() == 4);
   CHECK(parse_json(lines.back())["done"] == true);
-  auto small = parse_response(raw_post(sim, "/api/embed",
-                                       R"({"model":"all-minilm","input":"x","dimensions":4})",
-                                       "HTTP/1.0"));
+  auto small = parse_response(raw_post(
+      sim, "/api/embed", R"({"model":"all-minilm","input":"x","dimensions":4})", "HTTP/1.0"));
   CHECK(small.header("Content-Length") == std::to_string(small.body.size()));
 }
 
@@ -161,7 +163,8 @@ TEST_CASE("sim: pull streams progress, pauses on @gap and reports stream errors"
   auto once = request(sim.authority(), "POST", "/api/pull", R"({"model":"bge-m3","stream":false})");
   CHECK(once.header("Content-Type") == "application/json");
   CHECK(once.body == R"({"status":"success"})");
-  auto refused = request(sim.authority(), "POST", "/api/pull", R"({"model":"@status=500;no space left"})");
+  auto refused =
+      request(sim.authority(), "POST", "/api/pull", R"({"model":"@status=500;no space left"})");
   CHECK(refused.status == 500);
   CHECK(refused.body == R"({"error":"no space left"})");
 }

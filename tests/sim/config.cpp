@@ -8,7 +8,8 @@
 namespace meter::sim {
 namespace {
 
-constexpr const char* description = R"(ollama-sim: a deterministic Ollama simulator for ollama-meter's tests and benchmarks.
+constexpr const char* description =
+    R"(ollama-sim: a deterministic Ollama simulator for ollama-meter's tests and benchmarks.
 
 Serves POST /api/embed, /api/embeddings, /v1/embeddings, /api/generate, /api/chat, /api/pull,
 GET /api/tags, /api/ps, /api/version, POST /api/show, DELETE /api/delete, POST /api/copy,
@@ -70,51 +71,86 @@ std::variant<sim_config, sim_exit> parse_sim_args(int argc, const char* const* a
   std::string origins;
   bool show_version = false;
 
-  app.add_option("--listen", listen, "HOST:PORT to listen on ([::1]:PORT for IPv6; port 0 picks a free one)")
+  app.add_option("--listen", listen,
+                 "HOST:PORT to listen on ([::1]:PORT for IPv6; port 0 picks a free one)")
       ->capture_default_str();
   app.add_option("--models", models,
                  "comma-separated installed models, matched case-insensitively with an implied "
                  ":latest [default: all-minilm,nomic-embed-text,llama3.2,bge-m3]");
-  app.add_option("--dims", cfg.dims, "embedding length")->capture_default_str()->check(CLI::Range(1u, 65536u));
-  app.add_option("--context", cfg.context, "context length in tokens (options.num_ctx may lower it)")
-      ->capture_default_str()->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
-  app.add_option("--runner", runner, "serial: one input computed at a time (Ollama's embedding "
-                                     "runner); parallel: --slots at a time")
-      ->capture_default_str()->check(CLI::IsMember({"serial", "parallel"}));
-  app.add_option("--slots", cfg.slots, "runner slots in parallel mode")->capture_default_str()->check(CLI::Range(1u, 4096u));
+  app.add_option("--dims", cfg.dims, "embedding length")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  app.add_option("--context", cfg.context,
+                 "context length in tokens (options.num_ctx may lower it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+  app.add_option("--runner", runner,
+                 "serial: one input computed at a time (Ollama's embedding "
+                 "runner); parallel: --slots at a time")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"serial", "parallel"}));
+  app.add_option("--slots", cfg.slots, "runner slots in parallel mode")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
   app.add_option("--max-queue", cfg.max_queue,
                  "admitted requests beyond the slots; more get 503 \"server busy, please try "
                  "again.  maximum pending requests exceeded\"")
       ->capture_default_str();
-  app.add_option("--call-cost-ms", cfg.call_cost_ms, "runner time per embedded input (ms, fractions allowed)")
-      ->capture_default_str()->check(CLI::Range(0.0, 3.6e6));
-  app.add_option("--token-cost-us", cfg.token_cost_us, "extra runner time per token of an input (us)")
-      ->capture_default_str()->check(CLI::Range(0.0, 3.6e9));
-  app.add_option("--cold-load-ms", cfg.cold_load_ms, "delay of the first request for each model (counted in load_duration)")
-      ->capture_default_str()->check(CLI::Range(0.0, 3.6e6));
-  app.add_option("--token-ms", cfg.token_ms, "generate/chat/pull: delay between streamed lines (ms)")
-      ->capture_default_str()->check(CLI::Range(0.0, 3.6e6));
-  app.add_option("--gen-tokens", cfg.gen_tokens, "generated tokens per answer unless options.num_predict is set")
-      ->capture_default_str()->check(CLI::Range(0u, 100000u));
-  app.add_flag("--host-check", cfg.host_check,
-               "apply Ollama's allowed-hosts check (as when bound to loopback): other Host names get 403");
-  app.add_option("--origins", origins, "extra allowed CORS origins, comma-separated (like OLLAMA_ORIGINS; * allows all)");
-  app.add_option("--error-rate", cfg.error_rate, "probability that an inference request fails with --error-status")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--call-cost-ms", cfg.call_cost_ms,
+                 "runner time per embedded input (ms, fractions allowed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3.6e6));
+  app.add_option("--token-cost-us", cfg.token_cost_us,
+                 "extra runner time per token of an input (us)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3.6e9));
+  app.add_option("--cold-load-ms", cfg.cold_load_ms,
+                 "delay of the first request for each model (counted in load_duration)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3.6e6));
+  app.add_option("--token-ms", cfg.token_ms,
+                 "generate/chat/pull: delay between streamed lines (ms)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3.6e6));
+  app.add_option("--gen-tokens", cfg.gen_tokens,
+                 "generated tokens per answer unless options.num_predict is set")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 100000u));
+  app.add_flag(
+      "--host-check", cfg.host_check,
+      "apply Ollama's allowed-hosts check (as when bound to loopback): other Host names get 403");
+  app.add_option("--origins", origins,
+                 "extra allowed CORS origins, comma-separated (like OLLAMA_ORIGINS; * allows all)");
+  app.add_option("--error-rate", cfg.error_rate,
+                 "probability that an inference request fails with --error-status")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--error-status", cfg.error_status, "status of --error-rate failures")
-      ->capture_default_str()->check(CLI::Range(100u, 999u));
-  app.add_option("--drop-rate", cfg.drop_rate, "probability that an inference response is cut (connection closed mid-body)")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  app.add_option("--seed", cfg.seed, "seed of the random faults: a request's fate depends on (seed, its "
-                                     "body, how many times that body was seen)")
+      ->capture_default_str()
+      ->check(CLI::Range(100u, 999u));
+  app.add_option("--drop-rate", cfg.drop_rate,
+                 "probability that an inference response is cut (connection closed mid-body)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--seed", cfg.seed,
+                 "seed of the random faults: a request's fate depends on (seed, its "
+                 "body, how many times that body was seen)")
       ->capture_default_str();
-  app.add_option("--threads", cfg.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1u, 256u));
-  app.add_option("--cache-mb", cfg.cache_mb, "memory for cached vector texts (0 disables)")->capture_default_str();
-  app.add_option("--idle-timeout-ms", cfg.idle_timeout_ms, "close keep-alive connections idle this long")
-      ->capture_default_str()->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
-  app.add_option("--body-limit-mb", cfg.body_limit_mb, "largest request body read whole (blob uploads are streamed, unlimited)")
-      ->capture_default_str()->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
-  app.add_option("--ollama-version", cfg.ollama_version, "version reported by /api/version")->capture_default_str();
+  app.add_option("--threads", cfg.threads, "I/O threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("--cache-mb", cfg.cache_mb, "memory for cached vector texts (0 disables)")
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", cfg.idle_timeout_ms,
+                 "close keep-alive connections idle this long")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  app.add_option("--body-limit-mb", cfg.body_limit_mb,
+                 "largest request body read whole (blob uploads are streamed, unlimited)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  app.add_option("--ollama-version", cfg.ollama_version, "version reported by /api/version")
+      ->capture_default_str();
   app.add_flag("--verbose", cfg.verbose, "log one line per request on stderr");
   app.add_flag("--version", show_version, "print ollama-sim's version and exit");
 

@@ -12,31 +12,31 @@ namespace meter::sim {
 enum class runner_mode { serial, parallel };
 
 struct sim_config {
-  std::string listen_host = "127.0.0.1";  // IPv6 without brackets
+  std::string listen_host = "127.0.0.1"; // IPv6 without brackets
   std::uint16_t listen_port = 11434;
   std::vector<std::string> models{"all-minilm", "nomic-embed-text", "llama3.2", "bge-m3"};
   unsigned dims = 384;
-  std::int64_t context = 512;  // tokens, special tokens included
+  std::int64_t context = 512; // tokens, special tokens included
   runner_mode runner = runner_mode::serial;
-  unsigned slots = 4;           // parallel mode only; serial is 1
-  std::size_t max_queue = 512;  // admitted requests beyond the slots before 503
-  double call_cost_ms = 0;      // per input embedded (one runner call each)
-  double token_cost_us = 0;     // per token of an embedded input
-  double cold_load_ms = 0;      // first use of each model
-  double token_ms = 20;         // generation: delay between streamed tokens
-  unsigned gen_tokens = 8;      // generation length unless options.num_predict says otherwise
+  unsigned slots = 4;          // parallel mode only; serial is 1
+  std::size_t max_queue = 512; // admitted requests beyond the slots before 503
+  double call_cost_ms = 0;     // per input embedded (one runner call each)
+  double token_cost_us = 0;    // per token of an embedded input
+  double cold_load_ms = 0;     // first use of each model
+  double token_ms = 20;        // generation: delay between streamed tokens
+  unsigned gen_tokens = 8;     // generation length unless options.num_predict says otherwise
   bool host_check = false;
-  std::vector<std::string> origins;  // extra CORS origins (OLLAMA_ORIGINS)
+  std::vector<std::string> origins; // extra CORS origins (OLLAMA_ORIGINS)
   double error_rate = 0;
   double drop_rate = 0;
   unsigned error_status = 500;
   std::uint64_t seed = 1;
   unsigned threads = 2;
-  std::size_t cache_mb = 64;           // vector text cache
-  std::uint64_t idle_timeout_ms = 600'000;  // idle keep-alive connections are closed after this
-  std::uint64_t body_limit_mb = 256;   // bodies read whole (everything but blob uploads)
+  std::size_t cache_mb = 64;               // vector text cache
+  std::uint64_t idle_timeout_ms = 600'000; // idle keep-alive connections are closed after this
+  std::uint64_t body_limit_mb = 256;       // bodies read whole (everything but blob uploads)
   std::string ollama_version = "0.33.0";
-  bool verbose = false;  // one stderr line per request
+  bool verbose = false; // one stderr line per request
 
   unsigned effective_slots() const { return runner == runner_mode::serial ? 1u : slots; }
 };

@@ -32,7 +32,8 @@ controls parse_controls(std::string_view text) {
     std::string_view item = text.substr(pos + 1, semicolon - pos - 1);
     std::size_t eq = item.find('=');
     std::string_view name = item.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
     bool has_value = eq != std::string_view::npos;
     std::size_t next = semicolon + 1;
 
@@ -53,8 +54,8 @@ controls parse_controls(std::string_view text) {
       c.status_message = std::string(text.substr(next));
       c.prefix_length = text.size();
       return c;
-    } else if (has_value && (name == "sleep" || name == "hdrdelay" || name == "gap" ||
-                             name == "chunked")) {
+    } else if (has_value &&
+               (name == "sleep" || name == "hdrdelay" || name == "gap" || name == "chunked")) {
       auto number = parse_count(value);
       if (!number) {
         break;

@@ -9,7 +9,8 @@
 //   @gap=MS;            streams: pause between lines (pull: one silent pause after the first
 //                       progress line)
 //   @streamerror=msg;   streams: an {"error":"msg"} line after the first line, then the end
-//   @edge;              embed: a fixed unit vector full of formatting edge cases (see embedding.hpp)
+//   @edge;              embed: a fixed unit vector full of formatting edge cases (see
+//   embedding.hpp)
 //   @edge=large;        embed: an unnormalised vector of large magnitudes (see embedding.hpp)
 //
 // Parsing stops at the first '@' that does not start a well-formed known control, so ordinary text
@@ -36,12 +37,12 @@ struct controls {
   std::optional<std::string> stream_error;
   bool drop = false;
   edge_kind edge = edge_kind::none;
-  std::size_t prefix_length = 0;  // bytes of control text at the start
+  std::size_t prefix_length = 0; // bytes of control text at the start
 
   bool any() const { return prefix_length > 0; }
 };
 
-inline constexpr std::uint32_t max_control_delay_ms = 3'600'000;  // longer values are clamped
+inline constexpr std::uint32_t max_control_delay_ms = 3'600'000; // longer values are clamped
 inline constexpr std::uint32_t max_control_chunks = 4096;
 
 controls parse_controls(std::string_view text);

@@ -65,8 +65,8 @@ awaitable<input_done> run_input(sim_context& ctx, const input_plan& in) {
 awaitable<std::vector<input_done>> run_all(sim_context& ctx, const embed_plan& plan,
                                            const std::vector<std::size_t>& indices) {
   auto executor = co_await net::this_coro::executor;
-  using operation = decltype(net::co_spawn(executor, run_input(ctx, plan.inputs.front()),
-                                           net::deferred));
+  using operation =
+      decltype(net::co_spawn(executor, run_input(ctx, plan.inputs.front()), net::deferred));
   std::vector<operation> operations;
   operations.reserve(indices.size());
   for (std::size_t i : indices) {
@@ -114,10 +114,10 @@ awaitable<void> serve_embed(exchange& ex, embed_api api) {
   send_options options{plan.chunks, plan.drop};
   if (ctx.dice.roll(ctx.cfg.error_rate, "error", ex.body)) {
     ctx.state.fault_injected();
-    co_await send_reply(ex,
-                        embed_request_failure(api, ctx.cfg.error_status,
-                                              "simulated runner failure (--error-rate)"),
-                        options);
+    co_await send_reply(
+        ex,
+        embed_request_failure(api, ctx.cfg.error_status, "simulated runner failure (--error-rate)"),
+        options);
     co_return;
   }
   if (ctx.dice.roll(ctx.cfg.drop_rate, "drop", ex.body)) {

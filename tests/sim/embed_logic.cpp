@@ -18,7 +18,7 @@ reply not_installed(embed_api api, std::string_view raw) {
 reply openai_middleware_error(std::string_view message) {
   reply r = openai_error(400, message);
   r.headers = {{"Content-Type", std::string(json_utf8)}};
-  r.body.pop_back();  // json.Marshal: no trailing newline
+  r.body.pop_back(); // json.Marshal: no trailing newline
   return r;
 }
 
@@ -86,8 +86,8 @@ std::variant<std::int64_t, reply> context_limit(embed_api api, const option_map&
 std::variant<embed_plan, reply> plan_native(embed_api api, std::string model,
                                             const std::optional<json_value>& input,
                                             std::int64_t dimensions, bool truncate,
-                                            const option_map& options,
-                                            const model_catalog& catalog, const sim_config& cfg) {
+                                            const option_map& options, const model_catalog& catalog,
+                                            const sim_config& cfg) {
   embed_plan plan;
   plan.api = api;
   plan.model_raw = std::move(model);
@@ -152,9 +152,9 @@ std::variant<embed_plan, reply> plan_embed(embed_api api, std::string_view body,
     std::transform(format.begin(), format.end(), format.begin(),
                    [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
     if (!format.empty() && format != "float" && format != "base64") {
-      return openai_middleware_error("Invalid value for 'encoding_format' = " +
-                                     req.encoding_format +
-                                     ". Supported values: ['float', 'base64'].");
+      return openai_middleware_error(
+          "Invalid value for 'encoding_format' = " + req.encoding_format +
+          ". Supported values: ['float', 'base64'].");
     }
     if (req.input && req.input->is_string() && req.input->text.empty()) {
       json_value wrapped;
@@ -165,8 +165,8 @@ std::variant<embed_plan, reply> plan_embed(embed_api api, std::string_view body,
     if (!req.input || (req.input->is_array() && req.input->items.empty())) {
       return openai_middleware_error("invalid input");
     }
-    auto planned = plan_native(api, std::move(req.model), req.input, req.dimensions, true, {},
-                               catalog, cfg);
+    auto planned =
+        plan_native(api, std::move(req.model), req.input, req.dimensions, true, {}, catalog, cfg);
     if (auto* plan = std::get_if<embed_plan>(&planned)) {
       plan->base64 = format == "base64";
     }
@@ -224,7 +224,7 @@ reply embed_success(const embed_plan& plan, const sim_config& cfg, vector_text_c
     } else {
       const input_plan& in = plan.inputs.front();
       spec.edge = in.ctl.edge;
-      body.append(*cache.get(spec, std::string_view(in.text).substr(0, in.used_bytes), true));
+      cache.append(body, spec, std::string_view(in.text).substr(0, in.used_bytes), true);
     }
     body.push_back('}');
     return json_reply(200, std::move(body));
@@ -243,7 +243,7 @@ reply embed_success(const embed_plan& plan, const sim_config& cfg, vector_text_c
         body.append(base64_floats(make_vector(spec, used)));
         body.push_back('"');
       } else {
-        body.append(*cache.get(spec, used, false));
+        cache.append(body, spec, used, false);
       }
       body.append(",\"index\":").append(std::to_string(i)).push_back('}');
     }
@@ -263,7 +263,7 @@ reply embed_success(const embed_plan& plan, const sim_config& cfg, vector_text_c
     if (i > 0) {
       body.push_back(',');
     }
-    body.append(*cache.get(spec, std::string_view(in.text).substr(0, in.used_bytes), false));
+    cache.append(body, spec, std::string_view(in.text).substr(0, in.used_bytes), false);
   }
   body.push_back(']');
   if (!plan.inputs.empty()) {

@@ -16,7 +16,7 @@
 
 namespace meter::sim {
 
-enum class embed_api { native, legacy, openai };  // /api/embed, /api/embeddings, /v1/embeddings
+enum class embed_api { native, legacy, openai }; // /api/embed, /api/embeddings, /v1/embeddings
 
 struct input_error {
   unsigned status = 400;
@@ -24,21 +24,21 @@ struct input_error {
 };
 
 struct input_plan {
-  std::string text;  // the whole input string
+  std::string text; // the whole input string
   controls ctl;
-  std::size_t tokens = 0;     // after truncation
-  std::size_t used_bytes = 0; // prefix of `text` that is embedded (truncation)
-  std::optional<input_error> error;  // fails after its @sleep (a @status or a context error)
+  std::size_t tokens = 0;           // after truncation
+  std::size_t used_bytes = 0;       // prefix of `text` that is embedded (truncation)
+  std::optional<input_error> error; // fails after its @sleep (a @status or a context error)
 };
 
 struct embed_plan {
   embed_api api = embed_api::native;
-  std::string model_raw;  // echoed exactly
-  std::string model_key;  // canonical, seeds the vectors
+  std::string model_raw; // echoed exactly
+  std::string model_key; // canonical, seeds the vectors
   std::int64_t dimensions = 0;
-  bool base64 = false;               // /v1/embeddings encoding_format
-  bool single_string_array = false;  // `input` was a one-element array of strings (observability)
-  std::vector<input_plan> inputs;    // empty: zero inputs (model still loads)
+  bool base64 = false;              // /v1/embeddings encoding_format
+  bool single_string_array = false; // `input` was a one-element array of strings (observability)
+  std::vector<input_plan> inputs;   // empty: zero inputs (model still loads)
   // Request-level controls gathered from the inputs.
   std::uint32_t hdrdelay_ms = 0;
   bool drop = false;

@@ -94,8 +94,8 @@ std::variant<generation_plan, reply> plan_generation(bool chat, std::string_view
   plan.model_key = std::get<model_name>(name).canonical;
   auto info = catalog.find(plan.model_key);
   if (!info) {
-    return json_error(404, "model " + go_strconv_quote(req.model) +
-                               " not found, try pulling it first");
+    return json_error(404,
+                      "model " + go_strconv_quote(req.model) + " not found, try pulling it first");
   }
   if (info->embedding_only) {
     return json_error(400, go_strconv_quote(req.model) + " does not support " +
@@ -214,7 +214,7 @@ std::variant<pull_plan, reply> plan_pull(std::string_view body) {
   plan.model = req.model.substr(plan.ctl.status ? req.model.size() : plan.ctl.prefix_length);
   plan.stream = req.stream.value_or(true);
   if (plan.ctl.status) {
-    return plan;  // the I/O shell answers the @status error after the delays
+    return plan; // the I/O shell answers the @status error after the delays
   }
   parsed_model name = parse_model_name(plan.model);
   if (!std::holds_alternative<model_name>(name)) {

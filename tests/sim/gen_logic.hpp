@@ -17,11 +17,11 @@ namespace meter::sim {
 struct generation_plan {
   bool chat = false;
   std::string model_raw;
-  controls ctl;  // from the prompt (generate) or the last message's content (chat)
+  controls ctl; // from the prompt (generate) or the last message's content (chat)
   bool stream = true;
-  bool load_only = false;  // empty prompt / no messages: Ollama just loads the model
+  bool load_only = false; // empty prompt / no messages: Ollama just loads the model
   std::string model_key;
-  std::vector<std::string> tokens;  // the answer, one entry per streamed line
+  std::vector<std::string> tokens; // the answer, one entry per streamed line
   std::size_t prompt_tokens = 0;
 };
 
@@ -51,11 +51,11 @@ std::string generation_load_reply(const generation_plan& plan, std::string_view 
 std::string error_line(std::string_view message);
 
 struct pull_plan {
-  std::string model;  // without control prefixes
+  std::string model; // without control prefixes
   std::string model_key;
   controls ctl;
   bool stream = true;
-  std::vector<std::string> lines;  // complete NDJSON lines ("...\n"), success path
+  std::vector<std::string> lines; // complete NDJSON lines ("...\n"), success path
 };
 
 std::variant<pull_plan, reply> plan_pull(std::string_view body);

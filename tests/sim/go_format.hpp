@@ -17,6 +17,12 @@ void append_go_float32(std::string& out, float value);
 void append_go_float64(std::string& out, double value);
 
 std::string go_float32_text(float value);
+
+// The same, written at `out` (which must have room for the max_chars bytes); returns the end.
+inline constexpr std::size_t go_float32_max_chars = 32;
+inline constexpr std::size_t go_float64_max_chars = 40;
+char* write_go_float32(char* out, float value);
+char* write_go_float64(char* out, double value);
 std::string go_float64_text(double value);
 
 // A JSON string literal as Go writes it: ", \ and control characters escaped (\b \f \n \r \t, else
@@ -34,7 +40,7 @@ std::string sanitize_utf8(std::string_view text);
 
 // net/http's reason phrase: "OK", "Not Found", ..., or "status code N" for codes Go does not name.
 std::string_view go_status_text(unsigned status);
-std::string go_reason_phrase(unsigned status);  // status_text, or "status code N" when unnamed
+std::string go_reason_phrase(unsigned status); // status_text, or "status code N" when unnamed
 
 // "Mon, 02 Jan 2006 15:04:05 GMT" for the given time (http.TimeFormat).
 std::string http_date(std::chrono::system_clock::time_point at);

@@ -6,7 +6,7 @@
 namespace meter::sim {
 namespace {
 
-constexpr std::size_t max_depth = 10000;  // encoding/json's maxNestingDepth
+constexpr std::size_t max_depth = 10000; // encoding/json's maxNestingDepth
 
 struct failure {
   std::string message;
@@ -88,7 +88,7 @@ private:
   }
 
   void object(json_value& v, std::size_t depth) {
-    ++pos_;  // '{'
+    ++pos_; // '{'
     skip_space();
     char c = next_or_eof();
     if (c == '}') {
@@ -124,7 +124,7 @@ private:
   }
 
   void array(json_value& v, std::size_t depth) {
-    ++pos_;  // '['
+    ++pos_; // '['
     skip_space();
     if (next_or_eof() == ']') {
       ++pos_;
@@ -263,14 +263,30 @@ private:
       char e = next_or_eof();
       ++pos_;
       switch (e) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '/': out.push_back('/'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
+      case '"':
+        out.push_back('"');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '/':
+        out.push_back('/');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
       case 'u': {
         unsigned cp = hex4();
         if (cp >= 0xD800 && cp < 0xDC00) {
@@ -325,10 +341,10 @@ unsigned fold(unsigned cp) {
   if (cp >= 'a' && cp <= 'z') {
     return cp - 32;
   }
-  if (cp == 0x017F) {  // LATIN SMALL LETTER LONG S folds with 's'
+  if (cp == 0x017F) { // LATIN SMALL LETTER LONG S folds with 's'
     return 'S';
   }
-  if (cp == 0x212A) {  // KELVIN SIGN folds with 'k'
+  if (cp == 0x212A) { // KELVIN SIGN folds with 'k'
     return 'K';
   }
   return cp;
@@ -338,12 +354,18 @@ unsigned fold(unsigned cp) {
 
 std::string_view go_kind_name(const json_value& v) {
   switch (v.type) {
-  case json_value::kind::string: return "string";
-  case json_value::kind::number: return "number";
-  case json_value::kind::boolean: return "bool";
-  case json_value::kind::array: return "array";
-  case json_value::kind::object: return "object";
-  case json_value::kind::null: return "null";
+  case json_value::kind::string:
+    return "string";
+  case json_value::kind::number:
+    return "number";
+  case json_value::kind::boolean:
+    return "bool";
+  case json_value::kind::array:
+    return "array";
+  case json_value::kind::object:
+    return "object";
+  case json_value::kind::null:
+    return "null";
   }
   return "null";
 }
@@ -385,15 +407,24 @@ std::string go_quote_char(unsigned char c) {
   }
   // strconv.Quote(string(rune(c))) without its double quotes.
   switch (c) {
-  case '\a': return "'\\a'";
-  case '\b': return "'\\b'";
-  case '\f': return "'\\f'";
-  case '\n': return "'\\n'";
-  case '\r': return "'\\r'";
-  case '\t': return "'\\t'";
-  case '\v': return "'\\v'";
-  case '\\': return "'\\\\'";
-  default: break;
+  case '\a':
+    return "'\\a'";
+  case '\b':
+    return "'\\b'";
+  case '\f':
+    return "'\\f'";
+  case '\n':
+    return "'\\n'";
+  case '\r':
+    return "'\\r'";
+  case '\t':
+    return "'\\t'";
+  case '\v':
+    return "'\\v'";
+  case '\\':
+    return "'\\\\'";
+  default:
+    break;
   }
   static constexpr char hex[] = "0123456789abcdef";
   if (c < 0x20 || c == 0x7F) {
@@ -402,7 +433,7 @@ std::string go_quote_char(unsigned char c) {
   if (c < 0x80) {
     return std::string("'") + static_cast<char>(c) + "'";
   }
-  if (c < 0xA1 || c == 0xAD) {  // not printable in strconv.IsPrint
+  if (c < 0xA1 || c == 0xAD) { // not printable in strconv.IsPrint
     return std::string("'\\u00") + hex[c >> 4] + hex[c & 0xF] + "'";
   }
   std::string out = "'";

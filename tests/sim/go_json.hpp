@@ -18,10 +18,10 @@ struct json_value {
   enum class kind : std::uint8_t { null, boolean, number, string, array, object };
   kind type = kind::null;
   bool boolean = false;
-  std::string text;                                         // number literal, or decoded string
-  std::vector<json_value> items;                            // array
-  std::vector<std::pair<std::string, json_value>> members;  // object, in document order
-  std::string_view raw;                                     // the value's bytes in the input
+  std::string text;                                        // number literal, or decoded string
+  std::vector<json_value> items;                           // array
+  std::vector<std::pair<std::string, json_value>> members; // object, in document order
+  std::string_view raw;                                    // the value's bytes in the input
 
   bool is_null() const { return type == kind::null; }
   bool is_string() const { return type == kind::string; }
@@ -35,7 +35,7 @@ struct json_value {
 std::string_view go_kind_name(const json_value& v);
 
 struct json_syntax_error {
-  bool empty = false;  // only whitespace before EOF: Go's io.EOF
+  bool empty = false; // only whitespace before EOF: Go's io.EOF
   std::string message;
 };
 

@@ -15,7 +15,7 @@ namespace meter::sim {
 struct info_context {
   const sim_config& cfg;
   model_catalog& catalog;
-  std::chrono::system_clock::time_point started;  // models' modified_at
+  std::chrono::system_clock::time_point started; // models' modified_at
 };
 
 // Answers a route that needs no waiting. `param` is the route parameter (/v1/models/:model).

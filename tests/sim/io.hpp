@@ -27,7 +27,8 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
-template <typename T = void> using awaitable = net::awaitable<T>;
+template <typename T = void>
+using awaitable = net::awaitable<T>;
 inline constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 struct sim_context {
@@ -45,7 +46,7 @@ struct sim_context {
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
 
   std::mutex blobs_mutex;
-  std::set<std::string> blobs;  // digests uploaded so far
+  std::set<std::string> blobs; // digests uploaded so far
 };
 
 // One request on a connection, from its header to the end of its response.
@@ -57,8 +58,8 @@ struct exchange {
   sim_context& ctx;
   beast::tcp_stream& stream;
   beast::flat_buffer& buffer;
-  http::request_parser<http::empty_body>& parser;  // header done; body not read yet
-  std::string body;                                // filled by read_body()
+  http::request_parser<http::empty_body>& parser; // header done; body not read yet
+  std::string body;                               // filled by read_body()
   bool body_read = false;
   bool head_request = false;
   bool http11 = true;
@@ -66,16 +67,23 @@ struct exchange {
   bool expect_continue = false;
   std::uint64_t seq = 0;
   std::chrono::steady_clock::time_point t_start;
-  header_list extra_headers;  // CORS headers added to every answer
-  bool close_after = false;   // the connection must close after this exchange
-  bool closed_early = false;  // the client left before the response was complete
+  header_list extra_headers; // CORS headers added to every answer
+  bool is_embed = false;     // counted in embed_in_flight / embed_peak
+  bool finished = false;     // recorded as complete in the stats and the log
+  bool close_after = false;  // the connection must close after this exchange
+  bool closed_early = false; // the client left before the response was complete
   unsigned status_sent = 0;
 };
 
 struct send_options {
-  std::optional<std::uint32_t> chunks;  // @chunked=N
-  bool drop = false;                    // @drop or --drop-rate
+  std::optional<std::uint32_t> chunks; // @chunked=N
+  bool drop = false;                   // @drop or --drop-rate
 };
+
+// Records the exchange as complete (stats, log). Called just before the last bytes of a response
+// are written, so a client that has read the whole response always finds it complete; later
+// calls only record a client that left early.
+void finish_exchange(exchange& ex);
 
 // Reads the whole request body (sending 100 Continue first when asked); false if the client left.
 awaitable<bool> read_body(exchange& ex);
@@ -95,7 +103,7 @@ public:
   line_stream(exchange& ex, std::string content_type);
   awaitable<bool> write(std::string_view line);
   awaitable<bool> finish();
-  void abort();  // close the connection now (@drop)
+  void abort(); // close the connection now (@drop)
 
 private:
   exchange& ex_;

@@ -4,6 +4,7 @@
 #include "tests/sim/go_format.hpp"
 #include "tests/sim/wire.hpp"
 
+#include <array>
 #include <cerrno>
 #include <sys/socket.h>
 
@@ -50,6 +51,19 @@ std::string encode_chunked(std::string_view body, std::optional<std::uint32_t> c
 }
 
 } // namespace
+
+void finish_exchange(exchange& ex) {
+  if (ex.seq == 0) {
+    return;
+  }
+  if (!ex.finished) {
+    ex.finished = true;
+    ex.ctx.state.end_request(ex.seq, ex.is_embed, ex.closed_early);
+  } else if (ex.closed_early) {
+    ex.ctx.state.mark_closed_early(ex.seq);
+    ex.seq = 0;
+  }
+}
 
 awaitable<bool> read_body(exchange& ex) {
   if (ex.body_read) {
@@ -104,24 +118,41 @@ awaitable<void> send_reply(exchange& ex, reply r, send_options options) {
   head.connection_close = ex.http11 && ex.close_after;
   head.connection_keep_alive = !ex.http11 && !ex.close_after;
   head.date = http_date(std::chrono::system_clock::now());
-  std::string out = serialize_head(head);
-  std::size_t head_size = out.size();
-  if (frame == framing::chunked) {
-    out += encode_chunked(r.body, forced ? options.chunks : std::nullopt);
+  // The body goes out as its own buffer of a gathered write: large bodies are never copied.
+  std::string prefix = serialize_head(head);
+  std::string suffix;
+  std::string_view body;
+  if (frame == framing::chunked && (forced || options.drop)) {
+    prefix += encode_chunked(r.body, forced ? options.chunks : std::nullopt);
+  } else if (frame == framing::chunked) {
+    append_chunk_header(prefix, r.body.size());
+    body = r.body;
+    suffix = r.body.empty() ? "0\r\n\r\n" : "\r\n0\r\n\r\n";
   } else if (frame == framing::content_length || frame == framing::close_delimited) {
     if (!ex.head_request) {
-      out += r.body;
+      body = r.body;
     }
   }
   ex.status_sent = r.status;
   ex.ctx.state.set_status(ex.seq, r.status);
   if (options.drop) {
-    std::size_t cut = head_size + (out.size() - head_size) / 2;
-    co_await write_all(ex, std::string_view(out).substr(0, cut));
+    std::string all = prefix;
+    all.append(body);
+    std::size_t head_size = serialize_head(head).size();
+    co_await write_all(ex,
+                       std::string_view(all).substr(0, head_size + (all.size() - head_size) / 2));
     close_now(ex);
     co_return;
   }
-  co_await write_all(ex, out);
+  finish_exchange(ex);
+  std::array<net::const_buffer, 3> buffers{net::buffer(prefix), net::buffer(body),
+                                           net::buffer(suffix)};
+  auto [ec, n] = co_await net::async_write(ex.stream.socket(), buffers, use_tuple);
+  if (ec) {
+    ex.closed_early = true;
+    ex.close_after = true;
+    finish_exchange(ex);
+  }
 }
 
 awaitable<bool> peer_closed(exchange& ex) {
@@ -207,11 +238,17 @@ awaitable<bool> line_stream::finish() {
   if (ex_.http11) {
     std::string out;
     append_last_chunk(out);
-    co_return co_await write_all(ex_, out);
+    finish_exchange(ex_);
+    if (!co_await write_all(ex_, out)) {
+      finish_exchange(ex_);
+      co_return false;
+    }
   }
   co_return true;
 }
 
-void line_stream::abort() { close_now(ex_); }
+void line_stream::abort() {
+  close_now(ex_);
+}
 
 } // namespace meter::sim

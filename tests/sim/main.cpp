@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <malloc.h>
 #include <thread>
 
 int main(int argc, char** argv) {
@@ -13,6 +14,10 @@ int main(int argc, char** argv) {
     return done->status;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  // Response bodies of a few hundred KiB are built per request: keep them on the heap instead
+  // of mapping and faulting in fresh pages for each one.
+  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   sim_context ctx(std::get<sim_config>(parsed));
   const sim_config& cfg = ctx.cfg;
 

@@ -38,7 +38,9 @@ bool contains(std::string_view text, std::string_view needle) {
 } // namespace
 
 parsed_model parse_model_name(std::string_view raw) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+  };
   while (!raw.empty() && is_space(raw.front())) {
     raw.remove_prefix(1);
   }

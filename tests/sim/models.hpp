@@ -15,22 +15,22 @@
 namespace meter::sim {
 
 // Outcome of parsing a request's `model` string.
-struct model_missing {};  // empty or whitespace only: 404 "model '<raw>' not found"
-struct model_invalid {};  // bad characters or lengths: 400 "invalid model name"
+struct model_missing {}; // empty or whitespace only: 404 "model '<raw>' not found"
+struct model_invalid {}; // bad characters or lengths: 400 "invalid model name"
 struct model_name {
-  std::string canonical;  // lower-cased "name:tag" without the default registry/namespace
+  std::string canonical; // lower-cased "name:tag" without the default registry/namespace
 };
 using parsed_model = std::variant<model_name, model_missing, model_invalid>;
 
 parsed_model parse_model_name(std::string_view raw);
 
 struct model_info {
-  std::string name;  // canonical, e.g. "all-minilm:latest"
+  std::string name; // canonical, e.g. "all-minilm:latest"
   bool embedding_only = false;
   std::string family;
   std::string parameter_size;
   std::string quantization;
-  std::string digest;  // 64 hex digits
+  std::string digest; // 64 hex digits
   std::uint64_t size = 0;
 };
 

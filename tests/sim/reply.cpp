@@ -30,6 +30,8 @@ reply plain_reply(unsigned status, std::string body, std::string_view content_ty
   return reply{status, {{"Content-Type", std::string(content_type)}}, std::move(body)};
 }
 
-reply empty_reply(unsigned status) { return reply{status, {}, {}}; }
+reply empty_reply(unsigned status) {
+  return reply{status, {}, {}};
+}
 
 } // namespace meter::sim

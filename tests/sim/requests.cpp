@@ -399,8 +399,8 @@ std::optional<std::string> check_go_duration(std::string_view text) {
       return "time: missing unit in duration " + quoted;
     }
     std::string_view unit = s.substr(0, u);
-    static constexpr std::string_view units[] = {"ns", "us", "\xC2\xB5s", "\xCE\xBCs", "ms",
-                                                 "s",  "m",  "h"};
+    static constexpr std::string_view units[] = {"ns", "us", "\xC2\xB5s", "\xCE\xBCs",
+                                                 "ms", "s",  "m",         "h"};
     bool known = false;
     for (auto candidate : units) {
       known |= candidate == unit;

@@ -19,24 +19,24 @@ struct request_error {
   std::string message;
 };
 
-using option_map = std::vector<std::pair<std::string, json_value>>;  // case-sensitive keys
+using option_map = std::vector<std::pair<std::string, json_value>>; // case-sensitive keys
 
 struct embed_request {
   std::string model;
-  std::optional<json_value> input;  // nullopt: missing or null
-  std::optional<bool> truncate;     // nullopt: true
+  std::optional<json_value> input; // nullopt: missing or null
+  std::optional<bool> truncate;    // nullopt: true
   std::int64_t dimensions = 0;
   bool keep_alive_set = false;
   option_map options;
 };
 
-struct legacy_embed_request {  // POST /api/embeddings
+struct legacy_embed_request { // POST /api/embeddings
   std::string model;
   std::string prompt;
   option_map options;
 };
 
-struct openai_embed_request {  // POST /v1/embeddings
+struct openai_embed_request { // POST /v1/embeddings
   std::string model;
   std::optional<json_value> input;
   std::int64_t dimensions = 0;
@@ -48,23 +48,23 @@ struct chat_message {
   std::string content;
 };
 
-struct generate_request {  // POST /api/generate and POST /api/chat
+struct generate_request { // POST /api/generate and POST /api/chat
   std::string model;
-  std::string prompt;                  // generate
-  std::vector<chat_message> messages;  // chat
+  std::string prompt;                 // generate
+  std::vector<chat_message> messages; // chat
   bool has_messages = false;
-  std::optional<bool> stream;  // nullopt: true
+  std::optional<bool> stream; // nullopt: true
   option_map options;
 };
 
 struct pull_request {
-  std::string model;  // `model`, or the deprecated `name` when model is empty
+  std::string model; // `model`, or the deprecated `name` when model is empty
   std::optional<bool> stream;
 };
 
-struct model_request {  // /api/show, /api/delete, /api/copy (source)
+struct model_request { // /api/show, /api/delete, /api/copy (source)
   std::string model;
-  std::string destination;  // /api/copy
+  std::string destination; // /api/copy
 };
 
 using embed_decode = std::variant<embed_request, request_error>;

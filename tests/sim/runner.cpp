@@ -15,8 +15,8 @@ slot_guard::~slot_guard() {
 }
 
 runner_pool::runner_pool(std::size_t slots, std::size_t max_queue, sim_state& state)
-    : slots_(std::max<std::size_t>(slots, 1)), max_queue_(max_queue), state_(state),
-      free_(slots_) {}
+    : slots_(std::max<std::size_t>(slots, 1)), max_queue_(max_queue), state_(state), free_(slots_) {
+}
 
 bool runner_pool::try_admit() {
   std::lock_guard lock(mutex_);
@@ -60,7 +60,7 @@ boost::asio::awaitable<std::optional<slot_guard>> runner_pool::acquire() {
   {
     std::lock_guard lock(mutex_);
     if (w->granted) {
-      pass_on = true;  // the slot arrived as we were cancelled: hand it to the next waiter
+      pass_on = true; // the slot arrived as we were cancelled: hand it to the next waiter
     } else {
       waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), w), waiters_.end());
     }

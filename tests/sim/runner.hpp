@@ -33,7 +33,7 @@ class runner_pool {
 public:
   runner_pool(std::size_t slots, std::size_t max_queue, sim_state& state);
 
-  bool try_admit();  // false: the queue is full (503)
+  bool try_admit(); // false: the queue is full (503)
   void leave();
 
   // A slot, or nullopt when the wait was cancelled.
@@ -41,12 +41,11 @@ public:
   void release();
 
 private:
-  using channel =
-      boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+  using channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
   struct waiter {
     explicit waiter(const boost::asio::any_io_executor& ex) : ready(ex, 1) {}
     channel ready;
-    bool granted = false;  // guarded by mutex_
+    bool granted = false; // guarded by mutex_
   };
 
   std::size_t slots_;

@@ -4,16 +4,16 @@
 
 #include "tests/sim/info_routes.hpp"
 
+#include <arpa/inet.h>
 #include <cstdio>
 #include <ifaddrs.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 namespace meter::sim {
 namespace {
 
-constexpr std::size_t header_limit = (1u << 20) + 4096;  // Go's 1 MiB plus slack
-constexpr std::size_t drain_limit = 256 * 1024;          // unread body Go drains to keep alive
+constexpr std::size_t header_limit = (1u << 20) + 4096; // Go's 1 MiB plus slack
+constexpr std::size_t drain_limit = 256 * 1024;         // unread body Go drains to keep alive
 
 std::vector<std::string> local_addresses() {
   std::vector<std::string> out;
@@ -138,6 +138,7 @@ awaitable<bool> serve_request(sim_context& ctx, beast::tcp_stream& stream,
   for (const auto& field : req) {
     headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
+  ex.is_embed = is_embed;
   ex.seq = ctx.state.begin_request(method, target, ex.http11 ? "1.1" : "1.0", std::move(headers),
                                    is_embed);
 
@@ -214,7 +215,9 @@ awaitable<bool> serve_request(sim_context& ctx, beast::tcp_stream& stream,
       co_await read_body(ex);
     }
   }
-  ctx.state.end_request(ex.seq, is_embed, ex.closed_early);
+  if (!ex.finished || ex.closed_early) {
+    finish_exchange(ex);
+  }
   if (ctx.cfg.verbose) {
     std::fprintf(stderr, "ollama-sim: %s %s -> %u%s (%.3f ms)\n", method.c_str(), target.c_str(),
                  ex.status_sent, ex.closed_early ? " closed early" : "",
@@ -265,9 +268,8 @@ awaitable<void> session(sim_context& ctx, tcp::socket socket) {
 
 sim_context::sim_context(sim_config config)
     : cfg(std::move(config)), catalog(cfg.models), cache(cfg.cache_mb << 20), dice(cfg.seed),
-      cors(make_cors_policy(cfg.origins)),
-      runner(cfg.effective_slots(), cfg.max_queue, state), hostname(machine_hostname()),
-      local_ips(local_addresses()) {}
+      cors(make_cors_policy(cfg.origins)), runner(cfg.effective_slots(), cfg.max_queue, state),
+      hostname(machine_hostname()), local_ips(local_addresses()) {}
 
 awaitable<void> serve_connections(tcp::acceptor& acceptor, sim_context& ctx) {
   for (;;) {

@@ -93,6 +93,14 @@ void sim_state::end_request(std::uint64_t seq, bool is_embed, bool closed_early)
   }
 }
 
+void sim_state::mark_closed_early(std::uint64_t seq) {
+  std::lock_guard lock(mutex_);
+  ++closed_early_;
+  if (log_entry* e = find(seq)) {
+    e->closed_early = true;
+  }
+}
+
 void sim_state::runner_busy(std::size_t busy) {
   std::lock_guard lock(mutex_);
   runner_busy_ = busy;

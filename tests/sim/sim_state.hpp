@@ -22,7 +22,7 @@ struct log_entry {
   std::string target;
   std::string version;
   header_list headers;
-  std::string body;  // first 64 KiB
+  std::string body; // first 64 KiB
   std::uint64_t body_size = 0;
   std::int64_t t_start_ns = 0;
   std::int64_t t_end_ns = 0;
@@ -48,8 +48,10 @@ public:
   void set_status(std::uint64_t seq, unsigned status);
   // The response was fully written (closed_early == false) or the client left first.
   void end_request(std::uint64_t seq, bool is_embed, bool closed_early);
+  // The client left after the request was recorded complete (its last write failed).
+  void mark_closed_early(std::uint64_t seq);
 
-  void runner_busy(std::size_t busy);  // records the peak
+  void runner_busy(std::size_t busy); // records the peak
   void rejected_busy();
   void fault_injected();
 

@@ -11,6 +11,7 @@ namespace meter::sim {
 namespace {
 
 constexpr std::string_view ndjson = "application/x-ndjson";
+constexpr std::size_t blob_chunk_bytes = 256 * 1024; // upload read size; memory stays constant
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::chrono::nanoseconds ms(double value) {
@@ -22,10 +23,20 @@ reply pull_success() {
   return reply{200, {{"Content-Type", "application/json"}}, "{\"status\":\"success\"}"};
 }
 
-std::string created_now() { return rfc3339_nano(std::chrono::system_clock::now()); }
+reply blob_head_reply(bool exists, std::string_view digest) {
+  if (exists) {
+    return empty_reply(200);
+  }
+  return json_error(404, "blob " + go_strconv_quote(digest) + " not found");
+}
+
+std::string created_now() {
+  return rfc3339_nano(std::chrono::system_clock::now());
+}
 
 bool valid_digest(std::string_view digest) {
-  if (digest.size() != 71 || digest.substr(0, 6) != "sha256" || (digest[6] != ':' && digest[6] != '-')) {
+  if (digest.size() != 71 || digest.substr(0, 6) != "sha256" ||
+      (digest[6] != ':' && digest[6] != '-')) {
     return false;
   }
   for (char c : digest.substr(7)) {
@@ -49,8 +60,8 @@ awaitable<bool> wait_header_delay(exchange& ex, const controls& ctl) {
   if (ctl.hdrdelay_ms.value_or(0) == 0) {
     co_return true;
   }
-  co_return co_await wait_until_watching(ex, ex.t_start +
-                                                 std::chrono::milliseconds(*ctl.hdrdelay_ms));
+  co_return co_await wait_until_watching(ex,
+                                         ex.t_start + std::chrono::milliseconds(*ctl.hdrdelay_ms));
 }
 
 awaitable<bool> wait_cold_load(exchange& ex, const std::string& model_key) {
@@ -76,8 +87,8 @@ awaitable<void> serve_generation(exchange& ex, bool chat) {
   send_options options{plan.ctl.chunks, plan.ctl.drop};
   if (ctx.dice.roll(ctx.cfg.error_rate, "error", ex.body)) {
     ctx.state.fault_injected();
-    co_await send_reply(ex, json_error(ctx.cfg.error_status,
-                                       "simulated runner failure (--error-rate)"), options);
+    co_await send_reply(
+        ex, json_error(ctx.cfg.error_status, "simulated runner failure (--error-rate)"), options);
     co_return;
   }
   if (ctx.dice.roll(ctx.cfg.drop_rate, "drop", ex.body)) {
@@ -100,8 +111,7 @@ awaitable<void> serve_generation(exchange& ex, bool chat) {
   }
   if (plan.load_only) {
     if (co_await wait_header_delay(ex, plan.ctl)) {
-      co_await send_reply(ex, json_reply(200, generation_load_reply(plan, created_now())),
-                          options);
+      co_await send_reply(ex, json_reply(200, generation_load_reply(plan, created_now())), options);
     }
     co_return;
   }
@@ -229,9 +239,9 @@ awaitable<void> serve_blob(exchange& ex, const std::string& digest) {
     exists = ctx.blobs.count(normal_digest(digest)) > 0;
   }
   if (ex.head_request) {
-    co_await send_reply(ex, exists ? empty_reply(200)
-                                   : json_error(404, "blob " + go_strconv_quote(digest) +
-                                                         " not found"));
+    // Built outside the co_await: g++ 12 mis-destroys temporaries of a ?: inside co_await.
+    reply answer = blob_head_reply(exists, digest);
+    co_await send_reply(ex, std::move(answer));
     co_return;
   }
   if (!valid) {
@@ -246,8 +256,8 @@ awaitable<void> serve_blob(exchange& ex, const std::string& digest) {
   ex.body_read = true;
   if (!ex.parser.is_done()) {
     if (ex.expect_continue) {
-      auto [ec, n] = co_await net::async_write(ex.stream.socket(), net::buffer(continue_line),
-                                               use_tuple);
+      auto [ec, n] =
+          co_await net::async_write(ex.stream.socket(), net::buffer(continue_line), use_tuple);
       if (ec) {
         ex.closed_early = true;
         ex.close_after = true;
@@ -256,7 +266,10 @@ awaitable<void> serve_blob(exchange& ex, const std::string& digest) {
     }
     http::request_parser<http::buffer_body> parser{std::move(ex.parser)};
     parser.body_limit(boost::none);
-    std::vector<char> chunk(64 * 1024);
+    std::vector<char> chunk(blob_chunk_bytes);
+    if (ex.buffer.capacity() < blob_chunk_bytes) {
+      ex.buffer.reserve(blob_chunk_bytes); // beast reads at most the free capacity per call
+    }
     while (!parser.is_done()) {
       parser.get().body().data = chunk.data();
       parser.get().body().size = chunk.size();

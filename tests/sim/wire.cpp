@@ -98,6 +98,16 @@ void append_chunk(std::string& out, std::string_view data, std::string_view exte
   out.append("\r\n");
 }
 
+void append_chunk_header(std::string& out, std::size_t size) {
+  if (size == 0) {
+    return;
+  }
+  char digits[20];
+  auto end = std::to_chars(digits, digits + sizeof digits, size, 16).ptr;
+  out.append(digits, end);
+  out.append("\r\n");
+}
+
 void append_last_chunk(std::string& out, const header_list& trailers) {
   out.append("0\r\n");
   for (const auto& [k, v] : trailers) {

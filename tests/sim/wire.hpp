@@ -12,19 +12,19 @@
 
 namespace meter::sim {
 
-inline constexpr std::size_t go_buffer_size = 2048;  // net/http's bufferBeforeChunkingSize
+inline constexpr std::size_t go_buffer_size = 2048; // net/http's bufferBeforeChunkingSize
 
 enum class framing { content_length, chunked, close_delimited, none };
 
 struct head_spec {
   unsigned status = 200;
   bool http11 = true;
-  header_list headers;  // set by the handler; sorted on output
+  header_list headers; // set by the handler; sorted on output
   framing frame = framing::content_length;
   std::uint64_t content_length = 0;
-  bool connection_close = false;       // HTTP/1.1: "Connection: close"
-  bool connection_keep_alive = false;  // HTTP/1.0 keep-alive: "Connection: keep-alive"
-  std::string date;                    // http_date(now)
+  bool connection_close = false;      // HTTP/1.1: "Connection: close"
+  bool connection_keep_alive = false; // HTTP/1.0 keep-alive: "Connection: keep-alive"
+  std::string date;                   // http_date(now)
 };
 
 std::string serialize_head(const head_spec& head);
@@ -44,6 +44,8 @@ framing framing_for_stream(bool head_request, unsigned status, bool http11);
 
 // "<hex size>[ext]\r\n<data>\r\n"; empty data appends nothing.
 void append_chunk(std::string& out, std::string_view data, std::string_view extension = {});
+// "<hex size>\r\n" alone (the data and its CRLF follow separately); nothing for size 0.
+void append_chunk_header(std::string& out, std::size_t size);
 // "0\r\n" + trailer lines + "\r\n".
 void append_last_chunk(std::string& out, const header_list& trailers = {});
 

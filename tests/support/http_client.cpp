@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 namespace meter::test {
@@ -129,7 +130,7 @@ void read_head(byte_source& src, http_response& r) {
       r.headers.emplace_back(field.substr(0, colon), std::move(value));
     }
     if (r.status >= 100 && r.status < 200 && r.status != 101) {
-      continue;  // interim response (100 Continue): the real one follows
+      continue; // interim response (100 Continue): the real one follows
     }
     return;
   }
@@ -145,7 +146,7 @@ void read_body(byte_source& src, http_response& r, bool head_request, const piec
     r.chunked = true;
     for (;;) {
       std::string size_line = src.line("a chunk size");
-      std::size_t size = std::stoul(size_line, nullptr, 16);  // stops at ';' extensions
+      std::size_t size = std::stoul(size_line, nullptr, 16); // stops at ';' extensions
       if (size == 0) {
         break;
       }
@@ -265,9 +266,7 @@ streamed_response exchange(const std::string& authority, const std::string& meth
   out.head_at = clock::now();
   piece_callback piece;
   if (keep_pieces) {
-    piece = [&](std::string_view data) {
-      out.pieces.push_back({clock::now(), std::string(data)});
-    };
+    piece = [&](std::string_view data) { out.pieces.push_back({clock::now(), std::string(data)}); };
   }
   read_body(src, out.response, method == "HEAD", piece);
   return out;
@@ -338,6 +337,13 @@ int connect_to(const std::string& authority, std::chrono::milliseconds timeout) 
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Blocking from here on, but never for longer than the timeout per call.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   return fd;
 }
 
@@ -406,7 +412,9 @@ keepalive_connection::keepalive_connection(std::string authority,
                                            std::chrono::milliseconds connect_timeout)
     : authority_(std::move(authority)), fd_(connect_to(authority_, connect_timeout)) {}
 
-keepalive_connection::~keepalive_connection() { close(); }
+keepalive_connection::~keepalive_connection() {
+  close();
+}
 
 void keepalive_connection::close() {
   if (fd_ >= 0) {

@@ -43,12 +43,12 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 struct http_response {
   unsigned status = 0;
   std::string reason;
-  int version = 11;       // 11 for HTTP/1.1, 10 for HTTP/1.0
-  header_list headers;    // in received order, names as sent
-  std::string body;       // decoded (chunk framing removed)
-  bool chunked = false;   // the body came with Transfer-Encoding: chunked
-  header_list trailers;   // trailer fields after a chunked body
-  bool close_delimited = false;  // neither Content-Length nor chunked: the body ended at EOF
+  int version = 11;             // 11 for HTTP/1.1, 10 for HTTP/1.0
+  header_list headers;          // in received order, names as sent
+  std::string body;             // decoded (chunk framing removed)
+  bool chunked = false;         // the body came with Transfer-Encoding: chunked
+  header_list trailers;         // trailer fields after a chunked body
+  bool close_delimited = false; // neither Content-Length nor chunked: the body ended at EOF
 
   // First value of a header, names compared case-insensitively.
   std::optional<std::string> header(std::string_view name) const;
@@ -62,10 +62,10 @@ struct timed_chunk {
 };
 
 struct streamed_response {
-  http_response response;           // head and the whole decoded body
-  std::vector<timed_chunk> pieces;  // the body as it arrived
-  std::chrono::steady_clock::time_point sent_at;      // request fully written
-  std::chrono::steady_clock::time_point head_at;      // response head received
+  http_response response;                        // head and the whole decoded body
+  std::vector<timed_chunk> pieces;               // the body as it arrived
+  std::chrono::steady_clock::time_point sent_at; // request fully written
+  std::chrono::steady_clock::time_point head_at; // response head received
 };
 
 http_response request(const std::string& authority, std::string method, std::string target,
@@ -118,11 +118,12 @@ public:
 private:
   std::string authority_;
   int fd_ = -1;
-  std::string pending_;  // bytes received beyond the last response
+  std::string pending_; // bytes received beyond the last response
 };
 
-// A connected, blocking-with-deadline TCP socket to `authority` ("host:port" or "[v6]:port").
-// The caller owns the descriptor.
+// A connected TCP socket to `authority` ("host:port" or "[v6]:port"), in blocking mode with
+// SO_RCVTIMEO/SO_SNDTIMEO set to `timeout` so no single call blocks longer. The caller owns (and
+// closes) the descriptor.
 int connect_to(const std::string& authority, std::chrono::milliseconds timeout = 10s);
 
 } // namespace meter::test

@@ -29,7 +29,9 @@ std::size_t read_number_list(std::string_view s, std::size_t at, std::vector<std
 
 } // namespace
 
-ordered_json parse_json(std::string_view text) { return ordered_json::parse(text); }
+ordered_json parse_json(std::string_view text) {
+  return ordered_json::parse(text);
+}
 
 std::vector<std::string> top_level_keys(std::string_view object_text) {
   std::vector<std::string> keys;

@@ -32,8 +32,8 @@ pipe_pair make_pipe() {
   return {fds[0], fds[1]};
 }
 
-std::vector<std::string> build_environment(
-    const std::vector<std::pair<std::string, std::string>>& overrides) {
+std::vector<std::string>
+build_environment(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string entry(*e);
@@ -104,8 +104,8 @@ child_process::child_process(std::string binary, std::vector<std::string> args,
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
   std::vector<std::string> argv_storage;
   argv_storage.push_back(binary_);
@@ -147,7 +147,9 @@ child_process::child_process(std::string binary, std::vector<std::string> args,
   }
 }
 
-child_process::~child_process() { stop(); }
+child_process::~child_process() {
+  stop();
+}
 
 void child_process::stop() {
   if (pid_ > 0 && !exit_status_) {
@@ -297,6 +299,9 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto status = try_reap()) {
+      // Let the reader collect the last output (bounded: grandchildren may hold the pipes).
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, std::chrono::seconds(1), [&] { return pipes_closed_; });
       return status;
     }
     if (std::chrono::steady_clock::now() >= deadline) {

@@ -27,10 +27,17 @@
 namespace meter::test {
 
 struct start_options {
-  bool wait_ready = true;                                 // false: return right after spawning
-  std::chrono::milliseconds ready_timeout{15'000};        // deadline for the ready line
-  std::vector<std::pair<std::string, std::string>> env;   // added to (or replacing in) environ
+  bool wait_ready = true;                               // false: return right after spawning
+  std::chrono::milliseconds ready_timeout{15'000};      // deadline for the ready line
+  std::vector<std::pair<std::string, std::string>> env; // added to (or replacing in) environ
 };
+
+// Options for a child that is not expected to print a ready line (--help, bad flags).
+inline start_options no_wait() {
+  start_options options;
+  options.wait_ready = false;
+  return options;
+}
 
 class child_process {
 public:
@@ -39,21 +46,21 @@ public:
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
 
-  const std::string& host() const { return host_; }     // as printed, IPv6 without brackets
+  const std::string& host() const { return host_; } // as printed, IPv6 without brackets
   std::uint16_t port() const { return port_; }
-  std::string authority() const;                        // "127.0.0.1:PORT" or "[::1]:PORT"
+  std::string authority() const; // "127.0.0.1:PORT" or "[::1]:PORT"
   int pid() const { return pid_; }
 
-  std::string stdout_text() const;  // thread-safe snapshots of everything captured so far
+  std::string stdout_text() const; // thread-safe snapshots of everything captured so far
   std::string stderr_text() const;
-  long rss_kib() const;             // VmRSS from /proc/PID/status; -1 when gone
+  long rss_kib() const; // VmRSS from /proc/PID/status; -1 when gone
 
   // Waits for the ready line (only needed with wait_ready = false). Throws like the constructor.
   void wait_ready(std::chrono::milliseconds timeout);
   // Blocks until stderr contains `needle` or the timeout passes; returns whether it appeared.
   bool wait_stderr(const std::string& needle, std::chrono::milliseconds timeout) const;
 
-  void send_signal(int signal) const;  // to the child only (not its group); no-op once reaped
+  void send_signal(int signal) const; // to the child only (not its group); no-op once reaped
   // Exit status once the child ended within `timeout`: the exit code, or 128 + signal number.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 

@@ -7,7 +7,8 @@
 //   auto stats = meter::test::sim_stats(sim.authority());
 //   CHECK(stats.embed_peak <= 2);
 //   for (const auto& e : meter::test::sim_log(sim.authority())) {
-//     if (e.target == "/api/embed") { CHECK(meter::test::parse_json(e.body)["input"].size() == 1); }
+//     if (e.target == "/api/embed") { CHECK(meter::test::parse_json(e.body)["input"].size() == 1);
+//     }
 //   }
 //
 // Timestamps (t_start_ns, t_end_ns) are CLOCK_MONOTONIC nanoseconds, the clock behind
@@ -45,11 +46,11 @@ struct sim_log_entry {
   std::string target;
   std::string version;
   header_list headers;
-  std::string body;       // first 64 KiB, invalid UTF-8 replaced by U+FFFD
+  std::string body; // first 64 KiB, invalid UTF-8 replaced by U+FFFD
   std::uint64_t body_size = 0;
   std::int64_t t_start_ns = 0;
-  std::int64_t t_end_ns = 0;  // 0 while the response is still being written
-  unsigned status = 0;        // 0 before the status line was sent
+  std::int64_t t_end_ns = 0; // 0 while the response is still being written
+  unsigned status = 0;       // 0 before the status line was sent
   bool closed_early = false;
   bool complete = false;
 

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "proxy/config_values.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -113,17 +115,48 @@ TEST_CASE("No flags and no environment give the documented defaults") {
 }
 
 TEST_CASE("Every flag sets its field") {
-  const config c = parsed({"--listen", "0.0.0.0:8080", "--upstream", "http://ollama:11434",
-                           "--metrics-listen", ":9090", "--max-fanout", "3",
-                           "--upstream-concurrency", "2", "--max-queued", "0",
-                           "--max-connections", "10", "--max-idle-upstream", "5",
-                           "--connect-timeout", "500ms", "--header-timeout", "10m",
-                           "--idle-timeout", "1h", "--client-header-timeout", "1m30s",
-                           "--keepalive-timeout", "7", "--shutdown-grace", "2.5s",
-                           "--request-body-limit", "1GiB", "--header-limit", "64KiB",
-                           "--preserve-host", "--no-access-log", "--threads", "4",
-                           "--max-model-labels", "20", "--duration-buckets", "0.1,1,10",
-                           "--token-buckets", "1, 10 ,100"});
+  const config c = parsed({"--listen",
+                           "0.0.0.0:8080",
+                           "--upstream",
+                           "http://ollama:11434",
+                           "--metrics-listen",
+                           ":9090",
+                           "--max-fanout",
+                           "3",
+                           "--upstream-concurrency",
+                           "2",
+                           "--max-queued",
+                           "0",
+                           "--max-connections",
+                           "10",
+                           "--max-idle-upstream",
+                           "5",
+                           "--connect-timeout",
+                           "500ms",
+                           "--header-timeout",
+                           "10m",
+                           "--idle-timeout",
+                           "1h",
+                           "--client-header-timeout",
+                           "1m30s",
+                           "--keepalive-timeout",
+                           "7",
+                           "--shutdown-grace",
+                           "2.5s",
+                           "--request-body-limit",
+                           "1GiB",
+                           "--header-limit",
+                           "64KiB",
+                           "--preserve-host",
+                           "--no-access-log",
+                           "--threads",
+                           "4",
+                           "--max-model-labels",
+                           "20",
+                           "--duration-buckets",
+                           "0.1,1,10",
+                           "--token-buckets",
+                           "1, 10 ,100"});
   CHECK(c.listen.authority() == "0.0.0.0:8080");
   CHECK(c.upstream.authority() == "ollama:11434");
   REQUIRE(c.metrics_listen);
@@ -157,16 +190,11 @@ TEST_CASE("Flags also take the --name=value form, and the last repetition wins")
 
 TEST_CASE("Environment variables set fields, and the command line wins over them") {
   const std::map<std::string, std::string> env = {
-      {"OLLAMA_METER_LISTEN", "[::1]:7000"},
-      {"OLLAMA_METER_UPSTREAM", "'http://h:1'"},
-      {"OLLAMA_METER_MAX_FANOUT", "5"},
-      {"OLLAMA_METER_UPSTREAM_CONCURRENCY", "6"},
-      {"OLLAMA_METER_HEADER_TIMEOUT", "45s"},
-      {"OLLAMA_METER_REQUEST_BODY_LIMIT", "2M"},
-      {"OLLAMA_METER_PRESERVE_HOST", "true"},
-      {"OLLAMA_METER_NO_ACCESS_LOG", "1"},
-      {"OLLAMA_METER_DURATION_BUCKETS", "0.5,2"},
-      {"OLLAMA_METER_METRICS_LISTEN", "127.0.0.1:0"},
+      {"OLLAMA_METER_LISTEN", "[::1]:7000"},      {"OLLAMA_METER_UPSTREAM", "'http://h:1'"},
+      {"OLLAMA_METER_MAX_FANOUT", "5"},           {"OLLAMA_METER_UPSTREAM_CONCURRENCY", "6"},
+      {"OLLAMA_METER_HEADER_TIMEOUT", "45s"},     {"OLLAMA_METER_REQUEST_BODY_LIMIT", "2M"},
+      {"OLLAMA_METER_PRESERVE_HOST", "true"},     {"OLLAMA_METER_NO_ACCESS_LOG", "1"},
+      {"OLLAMA_METER_DURATION_BUCKETS", "0.5,2"}, {"OLLAMA_METER_METRICS_LISTEN", "127.0.0.1:0"},
   };
   const config from_env = parsed({}, env);
   CHECK(from_env.listen.authority() == "[::1]:7000");
@@ -198,9 +226,18 @@ TEST_CASE("Empty environment variables are ignored and false flags stay off") {
 
 TEST_CASE("Durations take Go syntax or seconds and must be at least a millisecond") {
   const std::pair<const char*, std::chrono::milliseconds> good[] = {
-      {"500ms", 500ms}, {"10s", 10s},       {"10m", 10min},  {"1h", 1h},
-      {"1m30s", 90s},   {"1.5h", 90min},    {"2", 2s},       {"0.25", 250ms},
-      {"1500us", 2ms},  {"1000000ns", 1ms}, {"1h1m1s1ms", 3'661'001ms}, {" 3s ", 3s},
+      {"500ms", 500ms},
+      {"10s", 10s},
+      {"10m", 10min},
+      {"1h", 1h},
+      {"1m30s", 90s},
+      {"1.5h", 90min},
+      {"2", 2s},
+      {"0.25", 250ms},
+      {"1500us", 2ms},
+      {"1000000ns", 1ms},
+      {"1h1m1s1ms", 3'661'001ms},
+      {" 3s ", 3s},
   };
   for (const auto& [text, expected] : good) {
     INFO(text);
@@ -216,15 +253,15 @@ TEST_CASE("Durations take Go syntax or seconds and must be at least a millisecon
 
 TEST_CASE("Sizes take bytes or K, M and G suffixes in multiples of 1024") {
   const std::pair<const char*, std::uint64_t> good[] = {
-      {"1024", 1024},         {"64MiB", 64ull << 20}, {"64M", 64ull << 20}, {"1GiB", 1ull << 30},
-      {"1g", 1ull << 30},     {"1KiB", 1024},         {"3k", 3072},         {"8kib", 8192},
+      {"1024", 1024},     {"64MiB", 64ull << 20}, {"64M", 64ull << 20}, {"1GiB", 1ull << 30},
+      {"1g", 1ull << 30}, {"1KiB", 1024},         {"3k", 3072},         {"8kib", 8192},
   };
   for (const auto& [text, expected] : good) {
     INFO(text);
     CHECK(parsed({"--request-body-limit", text}).request_body_limit == expected);
   }
-  for (const char* bad : {"0", "1TB", "-1", "MiB", "1.5M", "1 M", "99999999999999999999",
-                          "20000000000G", "1KB"}) {
+  for (const char* bad :
+       {"0", "1TB", "-1", "MiB", "1.5M", "1 M", "99999999999999999999", "20000000000G", "1KB"}) {
     INFO(bad);
     CHECK(contains(error_of({"--request-body-limit", bad}), "--request-body-limit"));
   }
@@ -288,19 +325,33 @@ TEST_CASE("--help documents every flag with its default and environment variable
   CHECK(help.status == 0);
   CHECK_FALSE(help.to_stderr);
   const char* const flags[] = {
-      "listen",          "upstream",          "metrics-listen",        "max-fanout",
-      "upstream-concurrency", "max-queued",   "max-connections",       "max-idle-upstream",
-      "connect-timeout", "header-timeout",    "idle-timeout",          "client-header-timeout",
-      "keepalive-timeout", "shutdown-grace",  "request-body-limit",    "header-limit",
-      "preserve-host",   "no-access-log",     "threads",               "max-model-labels",
-      "duration-buckets", "token-buckets",
+      "listen",
+      "upstream",
+      "metrics-listen",
+      "max-fanout",
+      "upstream-concurrency",
+      "max-queued",
+      "max-connections",
+      "max-idle-upstream",
+      "connect-timeout",
+      "header-timeout",
+      "idle-timeout",
+      "client-header-timeout",
+      "keepalive-timeout",
+      "shutdown-grace",
+      "request-body-limit",
+      "header-limit",
+      "preserve-host",
+      "no-access-log",
+      "threads",
+      "max-model-labels",
+      "duration-buckets",
+      "token-buckets",
   };
   for (const std::string flag : flags) {
     INFO(flag);
-    const auto at = help.output.find("  --" + flag + (flag == "preserve-host" ||
-                                                              flag == "no-access-log"
-                                                          ? "\n"
-                                                          : " "));
+    const auto at = help.output.find(
+        "  --" + flag + (flag == "preserve-host" || flag == "no-access-log" ? "\n" : " "));
     REQUIRE(at != std::string::npos);
     std::string env = "OLLAMA_METER_" + flag;
     for (char& c : env) {
@@ -386,4 +437,23 @@ TEST_CASE("Listen addresses need a port and default the host to 127.0.0.1") {
   CHECK(contains(listen("h:"), "missing port"));
   CHECK(contains(listen(""), "empty"));
   CHECK(contains(listen("http://h:1"), "scheme"));
+}
+
+TEST_CASE("Durations and sizes shown in the help read back to the same value") {
+  using namespace meter::config_values;
+  const std::chrono::milliseconds durations[] = {1ms, 250ms, 1s, 10s, 90s, 10min, 1h, 36h, 1001ms};
+  for (const auto d : durations) {
+    INFO(d.count());
+    const std::string text = format_duration(d);
+    CHECK(std::get<std::chrono::milliseconds>(parse_duration(text)) == d);
+  }
+  CHECK(format_duration(10min) == "10m");
+  CHECK(format_duration(1500ms) == "1500ms");
+  for (const std::uint64_t n :
+       {1ull, 1000ull, 1024ull, 3ull << 20, 64ull << 20, 5ull << 30, (1ull << 30) + 1}) {
+    INFO(n);
+    CHECK(std::get<std::uint64_t>(parse_size(format_size(n))) == n);
+  }
+  CHECK(format_size(64ull << 20) == "64MiB");
+  CHECK(format_size(1u << 20) == "1MiB");
 }

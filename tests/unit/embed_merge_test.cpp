@@ -29,7 +29,9 @@ struct part_of {
   part_of& operator=(const part_of&) = delete;
 };
 
-bool parses(const std::string& body) { return part_of(body).part.has_value(); }
+bool parses(const std::string& body) {
+  return part_of(body).part.has_value();
+}
 
 embed_result result(std::string_view vector, std::int64_t duration, std::int64_t count = 0,
                     std::int64_t load = 0) {
@@ -54,10 +56,10 @@ TEST_CASE("A single-input reply gives its model token, vector text and counts") 
   CHECK(p.part->prompt_eval_count == 3);
 }
 
-TEST_CASE("Missing counts and a missing model read as zero and empty") {
-  const part_of p(R"({"embeddings":[[1]]})");
+TEST_CASE("Missing counts read as zero") {
+  const part_of p(R"({"model":"m","embeddings":[[1]]})");
   REQUIRE(p.part);
-  CHECK(p.part->model.empty());
+  CHECK(p.part->model == R"("m")");
   CHECK(p.part->vector == "[1]");
   CHECK(p.part->load_duration == 0);
   CHECK(p.part->prompt_eval_count == 0);
@@ -83,8 +85,9 @@ TEST_CASE("Odd number text in a vector is kept byte for byte") {
 
 TEST_CASE("Unknown members and total_duration are ignored") {
   const part_of p(R"({"x_future":{"a":[1,true,null,"s"]},"model":"m","total_duration":99,)"
-                  R"("embeddings":[[0.5]],"extra":"\u003c"})");
+                  R"("embeddings":[[0.5]],"extra":"\u003c","Model":5})");
   REQUIRE(p.part);
+  CHECK(p.part->model == R"("m")");
   CHECK(p.part->vector == "[0.5]");
   CHECK(p.part->load_duration == 0);
 }
@@ -96,6 +99,12 @@ TEST_CASE("Replies that are not exactly one embedding are rejected") {
       "[]",
       R"([{"embeddings":[[1]]}])",
       R"({"model":"m"})",
+      R"({"embeddings":[[1]]})",
+      R"({"model":null,"embeddings":[[1]]})",
+      R"({"Model":"m","embeddings":[[1]]})",
+      R"({"model":"m","model":"n","embeddings":[[1]]})",
+      R"({"model":"\q","embeddings":[[1]]})",
+      R"({"model":"m","Embeddings":[[1]]})",
       R"({"model":"m","embeddings":[]})",
       R"({"model":"m","embeddings":[[1],[2]]})",
       R"({"model":"m","embeddings":[1,2]})",

@@ -38,9 +38,18 @@ public:
   }
 
   std::string value(int depth) {
-    static const char* const numbers[] = {"0",     "-0",   "1",        "-1",
-                                          "256",   "0.5",  "1e-7",     "3.4028235e+38",
-                                          "1E2",   "-1.25e-3", "123456789012345678901", "10"};
+    static const char* const numbers[] = {"0",
+                                          "-0",
+                                          "1",
+                                          "-1",
+                                          "256",
+                                          "0.5",
+                                          "1e-7",
+                                          "3.4028235e+38",
+                                          "1E2",
+                                          "-1.25e-3",
+                                          "123456789012345678901",
+                                          "10"};
     switch (depth > 3 ? pick(3) : pick(6)) {
     case 0:
       return string_token(true);
@@ -71,10 +80,9 @@ public:
 
   // A plain body: unique keys (none of them folds to "input") plus one `input` member.
   std::string plain_body() {
-    std::vector<std::string> keys = {"model",      "truncate",   "dimensions", "keep_alive",
-                                     "options",    "x_future",   "inputs",     "input_",
-                                     "Inpu",       "\\u00e9",    "a b",        "mod\\u0065l2",
-                                     "\xC4\xB1nput", "prompt"};
+    std::vector<std::string> keys = {
+        "model",  "truncate", "dimensions", "keep_alive", "options",      "x_future",     "inputs",
+        "input_", "Inpu",     "\\u00e9",    "a b",        "mod\\u0065l2", "\xC4\xB1nput", "prompt"};
     std::shuffle(keys.begin(), keys.end(), rng_);
     keys.resize(static_cast<std::size_t>(pick(8)));
     keys.insert(keys.begin() + pick(static_cast<int>(keys.size()) + 1), "input");
@@ -105,10 +113,28 @@ private:
     return text + "]";
   }
 
-  static constexpr const char* pieces_[] = {
-      "a",      "Z",     "0",      " ",      "hello",    "\\\"",      "\\\\",     "\\/",
-      "\\b",    "\\f",   "\\n",    "\\r",    "\\t",      "\\u00e9",   "\\u20AC", "\\u0000",
-      "<&>",    "@s=1;", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\\ud83d\\ude00"};
+  static constexpr const char* pieces_[] = {"a",
+                                            "Z",
+                                            "0",
+                                            " ",
+                                            "hello",
+                                            "\\\"",
+                                            "\\\\",
+                                            "\\/",
+                                            "\\b",
+                                            "\\f",
+                                            "\\n",
+                                            "\\r",
+                                            "\\t",
+                                            "\\u00e9",
+                                            "\\u20AC",
+                                            "\\u0000",
+                                            "<&>",
+                                            "@s=1;",
+                                            "\xC3\xA9",
+                                            "\xE2\x82\xAC",
+                                            "\xF0\x9F\x98\x80",
+                                            "\\ud83d\\ude00"};
 
   std::mt19937 rng_;
   std::size_t piece_count_;

@@ -29,9 +29,7 @@ struct split_of {
   split_of(const split_of&) = delete;
   split_of& operator=(const split_of&) = delete;
 
-  std::vector<std::string> inputs() const {
-    return {split->inputs.begin(), split->inputs.end()};
-  }
+  std::vector<std::string> inputs() const { return {split->inputs.begin(), split->inputs.end()}; }
   std::vector<std::string> sub_bodies() const {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < split->inputs.size(); ++i) {
@@ -41,7 +39,9 @@ struct split_of {
   }
 };
 
-bool splits(const std::string& body) { return split_of(body).split.has_value(); }
+bool splits(const std::string& body) {
+  return split_of(body).split.has_value();
+}
 
 } // namespace
 
@@ -52,8 +52,9 @@ TEST_CASE("An array of strings is split into one-element arrays around unchanged
   CHECK(s.split->tail == R"(,"truncate":false})");
   CHECK(s.split->input_was_array);
   CHECK(s.inputs() == std::vector<std::string>{R"("a")", R"("b")"});
-  CHECK(s.sub_bodies() == std::vector<std::string>{R"({"model":"m","input":["a"],"truncate":false})",
-                                                   R"({"model":"m","input":["b"],"truncate":false})"});
+  CHECK(s.sub_bodies() ==
+        std::vector<std::string>{R"({"model":"m","input":["a"],"truncate":false})",
+                                 R"({"model":"m","input":["b"],"truncate":false})"});
 }
 
 TEST_CASE("A non-empty string input becomes a one-element array") {
@@ -255,10 +256,18 @@ TEST_CASE("Whitespace anywhere is kept in head and tail, and trimmed from input 
 
 TEST_CASE("Escapes and raw UTF-8 in inputs are kept byte for byte") {
   const std::vector<std::string> tokens = {
-      R"("caf\u00e9")",       "\"caf\xC3\xA9\"",     R"("\ud83d\ude00")",
-      "\"\xF0\x9F\x98\x80\"", R"("tab\there")",      R"("quote \" and backslash \\")",
-      R"("\/\b\f\n\r\t")",    R"("lone \ud800 half")", R"("\u0000")",
-      R"("\u003c\u003E")",    R"(" ")",              "\"\xE2\x80\xA8\"",
+      R"("caf\u00e9")",
+      "\"caf\xC3\xA9\"",
+      R"("\ud83d\ude00")",
+      "\"\xF0\x9F\x98\x80\"",
+      R"("tab\there")",
+      R"("quote \" and backslash \\")",
+      R"("\/\b\f\n\r\t")",
+      R"("lone \ud800 half")",
+      R"("\u0000")",
+      R"("\u003c\u003E")",
+      R"(" ")",
+      "\"\xE2\x80\xA8\"",
   };
   std::string body = R"({"model":"m","input":[)";
   for (std::size_t i = 0; i < tokens.size(); ++i) {
@@ -326,7 +335,8 @@ TEST_CASE("Input may come first, last or between other members, and other keys m
   REQUIRE(only.split);
   CHECK(only.sub_bodies()[0] == R"({"input":["a"]})");
 
-  const split_of repeated(R"({"model":"a","options":{"x":1},"input":["q"],"model":"b","options":{"y":2}})");
+  const split_of repeated(
+      R"({"model":"a","options":{"x":1},"input":["q"],"model":"b","options":{"y":2}})");
   REQUIRE(repeated.split);
   CHECK(repeated.sub_bodies()[0] ==
         R"({"model":"a","options":{"x":1},"input":["q"],"model":"b","options":{"y":2}})");
@@ -390,4 +400,19 @@ TEST_CASE("Sub-request bodies reject an index past the inputs") {
   const split_of s(R"({"input":["a"]})");
   REQUIRE(s.split);
   CHECK_THROWS_AS(sub_request_body(*s.split, 1), std::out_of_range);
+}
+
+TEST_CASE("The split names the model Go would bind, for metric labels") {
+  CHECK(split_of(R"({"model":"nomic-embed-text","input":["a"]})").split->model ==
+        "nomic-embed-text");
+  SECTION("the last key matching model case-insensitively wins, as in Go") {
+    CHECK(split_of(R"({"model":"a","input":["x"],"MODEL":"b"})").split->model == "b");
+  }
+  SECTION("null leaves the model bound before it, as in Go") {
+    CHECK(split_of(R"({"model":"a","input":["x"],"Model":null})").split->model == "a");
+  }
+  SECTION("a model that is not a string names none") {
+    CHECK(split_of(R"({"model":5,"input":["x"]})").split->model.empty());
+    CHECK(split_of(R"({"input":["x"]})").split->model.empty());
+  }
 }

@@ -114,7 +114,8 @@ TEST_CASE("error_body escapes like Go's encoder") {
   CHECK(error_body(R"(say "hi" \ bye)") == R"({"error":"say \"hi\" \\ bye"})");
   CHECK(error_body("a\nb\rc\td") == R"({"error":"a\nb\rc\td"})");
   CHECK(error_body("\b\f") == R"({"error":"\b\f"})");
-  CHECK(error_body(std::string("\x00\x01\x1f\x7f", 4)) == "{\"error\":\"\\u0000\\u0001\\u001f\x7f\"}");
+  CHECK(error_body(std::string("\x00\x01\x1f\x7f", 4)) ==
+        "{\"error\":\"\\u0000\\u0001\\u001f\x7f\"}");
   CHECK(error_body("<a> & b") == R"({"error":"\u003ca\u003e \u0026 b"})");
   CHECK(error_body("line\xE2\x80\xA8para\xE2\x80\xA9") == R"({"error":"line\u2028para\u2029"})");
   CHECK(error_body("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80") ==

@@ -30,10 +30,12 @@ TEST_CASE("sim: keys bind case-insensitively, with Unicode folding, and the last
   CHECK(ok(R"({"MODEL":"a","Input":"x"})").model == "a");
   CHECK(ok(R"({"Model":"a","model":"b"})").model == "b");
   CHECK(ok(R"({"mod\u0065l":"esc"})").model == "esc");
-  CHECK(ok("{\"dimen\xC5\xBFions\":7}").dimensions == 7);          // U+017F long s
-  CHECK(ok("{\"\xE2\x84\xAA" "eep_alive\":-1}").keep_alive_set);  // U+212A Kelvin sign
+  CHECK(ok("{\"dimen\xC5\xBFions\":7}").dimensions == 7); // U+017F long s
+  CHECK(ok("{\"\xE2\x84\xAA"
+           "eep_alive\":-1}")
+            .keep_alive_set); // U+212A Kelvin sign
   CHECK(ok(R"({"model ":"a"})").model.empty());
-  CHECK(ok(R"({"model":"a","model":null})").model == "a");  // null leaves a string alone
+  CHECK(ok(R"({"model":"a","model":null})").model == "a"); // null leaves a string alone
   CHECK_FALSE(ok(R"({"truncate":false,"truncate":null})").truncate.has_value());
 }
 
@@ -65,7 +67,8 @@ TEST_CASE("sim: empty bodies, wrong top-level types and bad JSON give Go's texts
   CHECK(fails(R"({"model":Infinity})") == "invalid character 'I' looking for beginning of value");
   CHECK(fails(R"({"model":"m",})") ==
         "invalid character '}' looking for beginning of object key string");
-  CHECK(fails("{'model':1}") == "invalid character '\\'' looking for beginning of object key string");
+  CHECK(fails("{'model':1}") ==
+        "invalid character '\\'' looking for beginning of object key string");
   CHECK(fails(R"({"model":"m")") == "unexpected EOF");
   CHECK(fails(R"({"model")") == "unexpected EOF");
   CHECK(fails("\x1f\x8b") == "invalid character '\\x1f' looking for beginning of value");

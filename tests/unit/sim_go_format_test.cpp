@@ -64,9 +64,10 @@ TEST_CASE("sim: strings are escaped like Go's encoder, HTML characters included"
   CHECK(go_quote("\xE2\x80\xA8\xE2\x80\xA9") == "\"\\u2028\\u2029\"");
   CHECK(go_quote("caf\xC3\xA9") == "\"caf\xC3\xA9\"");
   // Each invalid byte becomes one \ufffd; a truncated sequence is invalid byte by byte.
-  CHECK(go_quote("a\xFF" "b") == "\"a\\ufffdb\"");
+  CHECK(go_quote("a\xFF"
+                 "b") == "\"a\\ufffdb\"");
   CHECK(go_quote("\xE2\x82") == "\"\\ufffd\\ufffd\"");
-  CHECK(go_quote("\xED\xA0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");  // encoded surrogate
+  CHECK(go_quote("\xED\xA0\x80") == "\"\\ufffd\\ufffd\\ufffd\""); // encoded surrogate
   CHECK(go_quote("\x7f") == "\"\x7f\"");
 }
 
@@ -93,7 +94,7 @@ TEST_CASE("sim: status lines use Go's reason phrases", "[sim]") {
 
 TEST_CASE("sim: Date and created_at use Go's layouts", "[sim]") {
   using namespace std::chrono;
-  system_clock::time_point t{seconds(1136214245)};  // Mon Jan 2 15:04:05 UTC 2006
+  system_clock::time_point t{seconds(1136214245)}; // Mon Jan 2 15:04:05 UTC 2006
   CHECK(http_date(t) == "Mon, 02 Jan 2006 15:04:05 GMT");
   CHECK(rfc3339_nano(t) == "2006-01-02T15:04:05Z");
   CHECK(rfc3339_nano(t + nanoseconds(120000000)) == "2006-01-02T15:04:05.12Z");

@@ -95,9 +95,8 @@ TEST_CASE("sim: embed success keeps Go's key order and omits zero values", "[sim
   f.cfg.dims = 8;
   auto plan = f.success(R"({"model":"all-minilm","input":["a","b"]})");
   reply full = embed_success(plan, f.cfg, f.cache, {1000, 10});
-  CHECK(keys(full.body) ==
-        std::vector<std::string>{"model", "embeddings", "total_duration", "load_duration",
-                                 "prompt_eval_count"});
+  CHECK(keys(full.body) == std::vector<std::string>{"model", "embeddings", "total_duration",
+                                                    "load_duration", "prompt_eval_count"});
   auto json = nlohmann::json::parse(full.body);
   CHECK(json["embeddings"].size() == 2);
   CHECK(json["embeddings"][0].size() == 8);
@@ -148,20 +147,19 @@ TEST_CASE("sim: /v1/embeddings uses the OpenAI shapes", "[sim]") {
   CHECK(not_found.body ==
         "{\"error\":{\"message\":\"model \\\"x\\\" not found, try pulling it first\","
         "\"type\":\"not_found_error\",\"param\":null,\"code\":null}}\n");
-  reply format = f.failure(R"({"model":"all-minilm","input":"a","encoding_format":"hex"})",
-                           embed_api::openai);
+  reply format =
+      f.failure(R"({"model":"all-minilm","input":"a","encoding_format":"hex"})", embed_api::openai);
   CHECK(nlohmann::json::parse(format.body)["error"]["message"] ==
         "Invalid value for 'encoding_format' = hex. Supported values: ['float', 'base64'].");
   auto b64 = f.success(R"({"model":"all-minilm","input":"a","encoding_format":"BASE64"})",
                        embed_api::openai);
   CHECK(b64.base64);
-  CHECK(nlohmann::json::parse(embed_success(b64, f.cfg, f.cache, {1, 1}).body)["data"][0]
-            ["embedding"]
-                .is_string());
+  CHECK(
+      nlohmann::json::parse(embed_success(b64, f.cfg, f.cache, {1, 1}).body)["data"][0]["embedding"]
+          .is_string());
 }
 
-TEST_CASE("sim: /api/embeddings answers float64 text, model is required, errors are 500",
-          "[sim]") {
+TEST_CASE("sim: /api/embeddings answers float64 text, model is required, errors are 500", "[sim]") {
   fixture f;
   f.cfg.dims = 4;
   f.cfg.context = 3;
@@ -194,11 +192,10 @@ TEST_CASE("sim: generation is deterministic and shaped like Ollama's stream", "[
   CHECK(keys(line) == std::vector<std::string>{"model", "created_at", "response", "done"});
   generation_metrics m{10, 2, 3, 4};
   auto last = generation_final_line(plan, "T", m);
-  CHECK(keys(last) == std::vector<std::string>{"model", "created_at", "response", "done",
-                                               "done_reason", "context", "total_duration",
-                                               "load_duration", "prompt_eval_count",
-                                               "prompt_eval_duration", "eval_count",
-                                               "eval_duration"});
+  CHECK(keys(last) ==
+        std::vector<std::string>{"model", "created_at", "response", "done", "done_reason",
+                                 "context", "total_duration", "load_duration", "prompt_eval_count",
+                                 "prompt_eval_duration", "eval_count", "eval_duration"});
 
   auto chat = std::get<generation_plan>(plan_generation(
       true, R"({"model":"llama3.2","messages":[{"role":"user","content":"@gap=5;hi"}],

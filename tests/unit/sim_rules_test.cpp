@@ -71,8 +71,8 @@ TEST_CASE("sim: CORS allows Ollama's default origins and refuses others", "[sim]
   CHECK(same.headers.empty());
   auto local = apply_cors(policy, "POST", "http://localhost:3000", "127.0.0.1:11434");
   CHECK(local.what == ck::pass);
-  CHECK(local.headers == header_list{{"Access-Control-Allow-Origin", "http://localhost:3000"},
-                                     {"Vary", "Origin"}});
+  CHECK(local.headers ==
+        header_list{{"Access-Control-Allow-Origin", "http://localhost:3000"}, {"Vary", "Origin"}});
   CHECK(apply_cors(policy, "GET", "https://example.com", "h").what == ck::forbidden);
   CHECK(apply_cors(policy, "GET", "chrome-extension://abc", "h").what == ck::forbidden);
   CHECK(apply_cors(policy, "GET", "app://anything", "h").what == ck::pass);
