@@ -15,10 +15,31 @@ using seconds = std::chrono::duration<double>;
 
 // Ollama's known routes, or `other`. The only values the `route` label takes.
 enum class route : std::uint8_t {
-  root, api_version, api_status, api_tags, api_ps, api_show, api_pull, api_push, api_create,
-  api_delete, api_copy, api_blobs, api_generate, api_chat, api_embed, api_embeddings,
-  v1_chat_completions, v1_completions, v1_embeddings, v1_models, v1_responses, v1_messages,
-  metrics, healthz, other,
+  root,
+  api_version,
+  api_status,
+  api_tags,
+  api_ps,
+  api_show,
+  api_pull,
+  api_push,
+  api_create,
+  api_delete,
+  api_copy,
+  api_blobs,
+  api_generate,
+  api_chat,
+  api_embed,
+  api_embeddings,
+  v1_chat_completions,
+  v1_completions,
+  v1_embeddings,
+  v1_models,
+  v1_responses,
+  v1_messages,
+  metrics,
+  healthz,
+  other,
 };
 inline constexpr std::size_t route_count = static_cast<std::size_t>(route::other) + 1;
 
@@ -35,19 +56,19 @@ enum class input_outcome : std::uint8_t { ok, upstream_error, proxy_error, cance
 
 // Timings and counts of one finished input (sub-call) of a split /api/embed request.
 struct embed_input_event {
-  std::string_view model;        // the request's model name, decoded; capped by the implementation
+  std::string_view model; // the request's model name, decoded; capped by the implementation
   input_outcome outcome = input_outcome::ok;
-  seconds duration{};            // == embedding_durations[i]; valid when outcome == ok
-  seconds queue_wait{};          // waiting for a fan-out or upstream slot inside the proxy
+  seconds duration{};   // == embedding_durations[i]; valid when outcome == ok
+  seconds queue_wait{}; // waiting for a fan-out or upstream slot inside the proxy
   std::int64_t prompt_tokens = 0;
-  seconds load_duration{};       // upstream-reported load_duration of this sub-call
+  seconds load_duration{}; // upstream-reported load_duration of this sub-call
 };
 
 // One finished /api/embed request that was split.
 struct embed_request_event {
   std::string_view model;
   std::size_t inputs = 0;
-  seconds duration{};            // the whole request, as total_duration
+  seconds duration{}; // the whole request, as total_duration
   bool ok = false;
 };
 
@@ -68,25 +89,25 @@ struct generation_event {
 // Every client request, whatever the route.
 struct request_event {
   route r = route::other;
-  std::string_view method;       // "GET", "POST", ...; unknown methods are reported as "other"
-  unsigned status = 0;           // 0 when the client left before a status was sent
+  std::string_view method; // "GET", "POST", ...; unknown methods are reported as "other"
+  unsigned status = 0;     // 0 when the client left before a status was sent
   seconds duration{};
-  std::uint64_t bytes_in = 0;    // request body bytes read from the client
-  std::uint64_t bytes_out = 0;   // response body bytes written to the client
+  std::uint64_t bytes_in = 0;  // request body bytes read from the client
+  std::uint64_t bytes_out = 0; // response body bytes written to the client
 };
 
 class recorder {
 public:
   virtual ~recorder() = default;
 
-  virtual void request_started(route r) = 0;       // requests in flight +1
+  virtual void request_started(route r) = 0;                 // requests in flight +1
   virtual void request_finished(const request_event& e) = 0; // in flight -1, counts, durations
-  virtual void client_disconnected(route r) = 0;   // the client left before the response ended
+  virtual void client_disconnected(route r) = 0; // the client left before the response ended
 
-  virtual void upstream_call_started() = 0;        // upstream calls in flight +1
-  virtual void upstream_call_finished() = 0;       // upstream calls in flight -1
+  virtual void upstream_call_started() = 0;  // upstream calls in flight +1
+  virtual void upstream_call_finished() = 0; // upstream calls in flight -1
   virtual void upstream_failed(upstream_failure f) = 0;
-  virtual void upstream_health(bool up) = 0;       // last /healthz probe result
+  virtual void upstream_health(bool up) = 0; // last /healthz probe result
 
   virtual void queue_length_changed(std::int64_t delta) = 0; // sub-calls waiting for a slot
 

@@ -7,14 +7,14 @@
 
 namespace meter {
 
-awaitable<request_outcome> write_response(client_side& client, http::response<http::string_body> res,
-                                          const config& cfg) {
+awaitable<request_outcome>
+write_response(client_side& client, http::response<http::string_body> res, const config& cfg) {
   if (res.find(http::field::date) == res.end()) {
     res.set(http::field::date, http_date_now());
   }
   res.prepare_payload();
-  request_outcome out{.status = res.result_int(), .bytes_out = res.body().size(),
-                      .keep_alive = res.keep_alive()};
+  request_outcome out{
+      .status = res.result_int(), .bytes_out = res.body().size(), .keep_alive = res.keep_alive()};
   client.stream.expires_after(cfg.idle_timeout);
   auto [ec, n] = co_await http::async_write(client.stream, res, use_tuple);
   if (ec) {
@@ -24,9 +24,8 @@ awaitable<request_outcome> write_response(client_side& client, http::response<ht
   co_return out;
 }
 
-awaitable<request_outcome> write_header_only(client_side& client,
-                                             http::response<http::empty_body> res,
-                                             const config& cfg) {
+awaitable<request_outcome>
+write_header_only(client_side& client, http::response<http::empty_body> res, const config& cfg) {
   if (res.find(http::field::date) == res.end()) {
     res.set(http::field::date, http_date_now());
   }
@@ -50,9 +49,8 @@ awaitable<request_outcome> write_error(client_side& client, unsigned version, bo
   co_return co_await write_response(client, std::move(res), cfg);
 }
 
-awaitable<error_code> continue_if_expected(client_side& client,
-                                           const http::request_header<>& header,
-                                           const config& cfg) {
+awaitable<error_code>
+continue_if_expected(client_side& client, const http::request_header<>& header, const config& cfg) {
   if (header.version() < 11 || !beast::iequals(header[http::field::expect], "100-continue")) {
     co_return error_code{};
   }

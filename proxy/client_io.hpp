@@ -14,13 +14,12 @@ namespace meter {
 
 // Writes `res` (Content-Length set from its body), with Date added when absent, within the idle
 // timeout. Fills status, bytes_out and keep_alive of the returned outcome.
-awaitable<request_outcome> write_response(client_side& client, http::response<http::string_body> res,
-                                          const config& cfg);
+awaitable<request_outcome> write_response(client_side& client,
+                                          http::response<http::string_body> res, const config& cfg);
 
 // Writes a response that has no body (a HEAD answer), its fields as given.
-awaitable<request_outcome> write_header_only(client_side& client,
-                                             http::response<http::empty_body> res,
-                                             const config& cfg);
+awaitable<request_outcome>
+write_header_only(client_side& client, http::response<http::empty_body> res, const config& cfg);
 
 // Writes the proxy's own error for `ec` in Ollama's shape ({"error":"..."}).
 awaitable<request_outcome> write_error(client_side& client, unsigned version, bool keep_alive,
@@ -28,8 +27,7 @@ awaitable<request_outcome> write_error(client_side& client, unsigned version, bo
 
 // Sends "HTTP/1.1 100 Continue" when the client asked for it (HTTP/1.1 and Expect: 100-continue).
 awaitable<error_code> continue_if_expected(client_side& client,
-                                           const http::request_header<>& header,
-                                           const config& cfg);
+                                           const http::request_header<>& header, const config& cfg);
 
 // Completes when the client has closed its connection (then calls `on_gone` first) or when
 // cancelled. Bytes the client sends early (a pipelined request) are left unread: after that the

@@ -22,10 +22,14 @@ namespace {
 using namespace net::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 
+// Bound on one single-input reply. Not --request-body-limit, which is about what clients send: a
+// reply holds one vector, a few hundred KiB even for very wide models.
+constexpr std::uint64_t max_embed_reply_bytes = 256ull << 20;
+
 // The first failure of a batch decides its answer: an upstream reply relayed as it came, or one of
 // the proxy's own errors.
 struct batch_failure {
-  error_code proxy_error;                              // set for the proxy's own errors
+  error_code proxy_error; // set for the proxy's own errors
   std::optional<http::response<http::string_body>> upstream_reply;
 };
 
@@ -45,11 +49,11 @@ struct fanout {
   http::request_header<> upstream_header;
 
   std::size_t next_input = 0;
-  bool stopped = false;                         // a sub-call failed or the client left
+  bool stopped = false; // a sub-call failed or the client left
   bool client_gone = false;
   std::optional<batch_failure> failure;
   std::optional<http::response_header<>> first_reply_header; // headers for the merged answer
-  std::vector<std::string> replies;             // reply bodies; results[i] views into replies[i]
+  std::vector<std::string> replies; // reply bodies; results[i] views into replies[i]
   std::vector<embed_result> results;
 
   // Per worker: its cancellation signal and the connection it is using, if any.
@@ -112,7 +116,7 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
     upstream_connection conn = std::move(*connected);
     http::response_parser<http::string_body> parser;
     parser.header_limit(cfg.header_limit);
-    parser.body_limit(cfg.request_body_limit);
+    parser.body_limit(max_embed_reply_bytes);
 
     f.active[w] = &conn;
     auto started = clock::now();
@@ -159,8 +163,8 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
     if (!f.first_reply_header) {
       f.first_reply_header = std::move(reply.base());
     }
-    f.results[i] = embed_result{*part, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                           duration).count()};
+    f.results[i] =
+        embed_result{*part, std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count()};
     record_input(f, metrics::input_outcome::ok, duration, queue_wait, &*part);
     co_return;
   }
@@ -223,7 +227,14 @@ awaitable<void> run_workers(fanout& f) {
                     }
                   }));
   }
-  co_await all_done.async_wait(use_tuple);
+  // Workers use `f`, which lives in the caller's frame: never return before the last one ended,
+  // even when this wait is cancelled (the client left or the proxy is stopping).
+  while (running > 0) {
+    auto [ec] = co_await all_done.async_wait(use_tuple);
+    if (ec != net::error::operation_aborted || running > 0) {
+      f.stop();
+    }
+  }
 }
 
 // Reads the whole request body within --request-body-limit.
@@ -273,8 +284,8 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
   reserve_padding(body);
   auto split = split_embed_request(body);
   if (!split) {
-    auto out = co_await relay_buffered(client, svc, header, std::move(body),
-                                       metrics::route::api_embed);
+    auto out =
+        co_await relay_buffered(client, svc, header, std::move(body), metrics::route::api_embed);
     out.bytes_in = bytes_in;
     co_return out;
   }
@@ -293,7 +304,9 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
     out = request_outcome{.client_gone = true};
   } else if (f.failure && f.failure->upstream_reply) {
     auto& upstream_reply = *f.failure->upstream_reply;
-    http::response<http::string_body> res{upstream_reply.result(), version};
+    http::response<http::string_body> res;
+    res.version(version);
+    res.result(upstream_reply.result_int()); // the int: Beast has no enumerator for e.g. 418
     res.reason(upstream_reply.reason());
     copy_end_to_end_fields(upstream_reply, res);
     res.body() = std::move(upstream_reply.body());
@@ -301,14 +314,17 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
     out = co_await write_response(client, std::move(res), cfg);
   } else if (f.failure) {
     out = co_await write_error(client, version, keep_alive, f.failure->proxy_error, cfg);
+  } else if (f.stopped || !f.first_reply_header) {
+    // Stopped without a failure: the connection is being closed under us (shutdown).
+    out = request_outcome{.client_gone = true};
   } else {
     http::response<http::string_body> res{http::status::ok, version};
     copy_end_to_end_fields(*f.first_reply_header, res);
     res.erase(http::field::date);
     res.set(http::field::content_type, "application/json; charset=utf-8");
-    res.body() = merge_embed_reply(
-        f.results.front().part.model, f.results,
-        std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
+    res.body() =
+        merge_embed_reply(f.results.front().part.model, f.results,
+                          std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
     res.keep_alive(keep_alive);
     out = co_await write_response(client, std::move(res), cfg);
   }

@@ -12,9 +12,9 @@ namespace meter {
 
 // What the proxy keeps of one successful single-input upstream reply. Views point into its body.
 struct embed_part {
-  std::string_view model;          // raw JSON token of "model" (quotes included), as Ollama echoed it
-  std::string_view vector;         // raw JSON text of embeddings[0], e.g. [0.1,-0.2]
-  std::int64_t load_duration = 0;  // ns, 0 when absent
+  std::string_view model;  // raw JSON token of "model" (quotes included), as Ollama echoed it
+  std::string_view vector; // raw JSON text of embeddings[0], e.g. [0.1,-0.2]
+  std::int64_t load_duration = 0; // ns, 0 when absent
   std::int64_t prompt_eval_count = 0;
 };
 
@@ -31,7 +31,7 @@ std::optional<embed_part> parse_embed_part(const std::string& body);
 // One input's outcome, in input order.
 struct embed_result {
   embed_part part;
-  std::int64_t duration_ns = 0;    // from writing the sub-request to reading its whole reply
+  std::int64_t duration_ns = 0; // from writing the sub-request to reading its whole reply
 };
 
 // Builds the merged reply body in Ollama's key order:
@@ -39,7 +39,8 @@ struct embed_result {
 //    "embedding_durations":[..],"embedding_prompt_eval_counts":[..]}
 // total_duration, load_duration (largest of the parts) and prompt_eval_count (sum) are omitted
 // when zero, as Go's omitempty does. `model_token` is the raw JSON string token to echo.
-std::string merge_embed_reply(std::string_view model_token, const std::vector<embed_result>& results,
+std::string merge_embed_reply(std::string_view model_token,
+                              const std::vector<embed_result>& results,
                               std::int64_t total_duration_ns);
 
 } // namespace meter

@@ -14,12 +14,13 @@ namespace meter {
 //   body == head + <input value> + tail
 // Sub-request i is head + "[" + inputs[i] + "]" + tail: every other member keeps its exact bytes.
 struct embed_split {
-  std::string_view head;                // bytes before the input value
-  std::string_view tail;                // bytes after the input value
-  std::vector<std::string_view> inputs; // each input's JSON string token, quotes and escapes as sent
-  bool input_was_array = false;         // false: `input` was one non-empty string
-  std::string_view model;               // contents of the model string (between its quotes, escapes
-                                        // as sent) that Go would bind; empty when not a string
+  std::string_view head; // bytes before the input value
+  std::string_view tail; // bytes after the input value
+  std::vector<std::string_view>
+      inputs;                   // each input's JSON string token, quotes and escapes as sent
+  bool input_was_array = false; // false: `input` was one non-empty string
+  std::string_view model;       // contents of the model string (between its quotes, escapes
+                                // as sent) that Go would bind; empty when not a string
 };
 
 // Returns the split when `body` is exactly one JSON object (whitespace around it allowed) in plain

@@ -68,7 +68,7 @@ void copy_end_to_end_fields(const http::fields& from, http::fields& to) {
 }
 
 http::request_header<> upstream_request_header(const http::request_header<>& client,
-                                                const forward_context& ctx) {
+                                               const forward_context& ctx) {
   http::request_header<> up;
   up.method_string(client.method_string());
   up.target(client.target());
@@ -111,8 +111,8 @@ std::string http_date_now() {
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-                months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

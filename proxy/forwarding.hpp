@@ -13,16 +13,15 @@ namespace meter {
 
 // What the proxy knows about the client side of one request.
 struct forward_context {
-  std::string_view client_ip;           // peer address of the client connection
-  std::string_view upstream_authority;  // e.g. "127.0.0.1:11434"
-  bool preserve_host = false;           // keep the client's Host instead of the upstream's authority
+  std::string_view client_ip;          // peer address of the client connection
+  std::string_view upstream_authority; // e.g. "127.0.0.1:11434"
+  bool preserve_host = false;          // keep the client's Host instead of the upstream's authority
 };
 
 // Copies `from` into `to`, leaving out hop-by-hop fields (Connection and every field it names,
 // Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade) and Content-Length.
 // Framing fields are decided by the caller for the connection the message is written on.
-void copy_end_to_end_fields(const boost::beast::http::fields& from,
-                            boost::beast::http::fields& to);
+void copy_end_to_end_fields(const boost::beast::http::fields& from, boost::beast::http::fields& to);
 
 // Builds the header of the request sent upstream for a client request: same method, target and
 // end-to-end fields; HTTP/1.1; Expect removed (the proxy answers 100-continue itself); Host set to

@@ -30,9 +30,15 @@ void init(bool access) {
   logger();
 }
 
-void info(std::string_view message) { logger().info(message); }
-void warn(std::string_view message) { logger().warn(message); }
-void error(std::string_view message) { logger().error(message); }
+void info(std::string_view message) {
+  logger().info(message);
+}
+void warn(std::string_view message) {
+  logger().warn(message);
+}
+void error(std::string_view message) {
+  logger().error(message);
+}
 
 void access(std::string_view line) {
   if (access_enabled.load(std::memory_order_relaxed)) {

@@ -42,7 +42,8 @@ int run(const config& cfg) {
     return 2;
   }
 
-  unsigned threads = cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads =
+      cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   net::io_context ioc{static_cast<int>(threads)};
   std::atomic<bool> stopping{false};
   upstream up{ioc, cfg, *recorder};
@@ -94,9 +95,8 @@ int run(const config& cfg) {
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
-  auto parsed = meter::parse_config(argc, argv, [](const char* name) -> const char* {
-    return std::getenv(name);
-  });
+  auto parsed = meter::parse_config(
+      argc, argv, [](const char* name) -> const char* { return std::getenv(name); });
   if (auto* exit = std::get_if<meter::exit_with>(&parsed)) {
     std::fputs(exit->output.c_str(), exit->to_stderr ? stderr : stdout);
     if (!exit->output.empty() && exit->output.back() != '\n') {

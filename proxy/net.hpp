@@ -14,7 +14,8 @@ namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-template <typename T = void> using awaitable = net::awaitable<T>;
+template <typename T = void>
+using awaitable = net::awaitable<T>;
 
 // Completion token for operations whose failures are expected values, not exceptions.
 inline constexpr auto use_tuple = net::as_tuple(net::use_awaitable);

@@ -67,7 +67,9 @@ awaitable<void> probe_upstream_periodically(services& svc) {
   }
 }
 
-bool is_own_route(std::string_view path) { return path == "/metrics" || path == "/healthz"; }
+bool is_own_route(std::string_view path) {
+  return path == "/metrics" || path == "/healthz";
+}
 
 awaitable<request_outcome> handle_own_route(client_side& client, services& svc,
                                             const http::request<http::empty_body>& header,

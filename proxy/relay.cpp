@@ -54,9 +54,12 @@ metrics::upstream_failure failure_kind(error_code ec) {
 // Streams the client's request body upstream, re-framed for the upstream connection.
 awaitable<error_code> send_streamed_body(client_side& client, upstream_connection& conn,
                                          http::request_parser<http::buffer_body>& parser,
-                                         bool chunked, const config& cfg,
-                                         std::uint64_t& bytes_in, bool& client_failed) {
+                                         bool chunked, const config& cfg, std::uint64_t& bytes_in,
+                                         bool& client_failed) {
   auto buffer = std::make_unique<char[]>(relay_buffer_size);
+  // Beast reads at most the free capacity of the flat buffer (at least 512 bytes): give it room
+  // for large reads while the body streams, and hand the memory back afterwards.
+  client.buffer.reserve(relay_buffer_size);
   while (!parser.is_done()) {
     parser.get().body().data = buffer.get();
     parser.get().body().size = relay_buffer_size;
@@ -73,8 +76,9 @@ awaitable<error_code> send_streamed_body(client_side& client, upstream_connectio
     bytes_in += got;
     conn.stream.expires_after(cfg.idle_timeout);
     auto data = net::buffer(buffer.get(), got);
-    auto [wec, w] = chunked ? co_await net::async_write(conn.stream, http::make_chunk(data), use_tuple)
-                            : co_await net::async_write(conn.stream, data, use_tuple);
+    auto [wec, w] = chunked
+                        ? co_await net::async_write(conn.stream, http::make_chunk(data), use_tuple)
+                        : co_await net::async_write(conn.stream, data, use_tuple);
     if (wec) {
       co_return classify_upstream_error(wec, false);
     }
@@ -101,7 +105,8 @@ struct response_plan {
 // a disconnect, which closes the upstream connection under it.
 // Fills `out` as it goes, so that a disconnect noticed by the watch keeps what was already sent.
 awaitable<void> relay_response(client_side& client, services& svc, upstream_connection& conn,
-                               response_plan plan, request_outcome& out, bool& upstream_reusable) {
+                               response_plan plan, request_outcome& out, bool& response_complete,
+                               bool& upstream_reusable) {
   co_await net::this_coro::throw_if_cancelled(false);
   const config& cfg = svc.cfg;
   http::response_parser<http::buffer_body> parser;
@@ -149,8 +154,8 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
   } else {
     close_delimited = true; // HTTP/1.0: the body ends when the connection closes
   }
-  out.keep_alive = plan.client_keep_alive && !close_delimited &&
-                   !svc.stopping.load(std::memory_order_relaxed);
+  out.keep_alive =
+      plan.client_keep_alive && !close_delimited && !svc.stopping.load(std::memory_order_relaxed);
   res.keep_alive(out.keep_alive);
   out.status = status;
 
@@ -163,10 +168,12 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
     co_return;
   }
 
-  bool tap_generation = plan.r == metrics::route::api_generate || plan.r == metrics::route::api_chat;
+  bool tap_generation =
+      plan.r == metrics::route::api_generate || plan.r == metrics::route::api_chat;
   generation_tap tap;
   clock::time_point first_byte{};
   auto buffer = std::make_unique<char[]>(relay_buffer_size);
+  conn.buffer.reserve(relay_buffer_size);
   while (!parser.is_done()) {
     parser.get().body().data = buffer.get();
     parser.get().body().size = relay_buffer_size;
@@ -190,8 +197,9 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
     }
     auto data = net::buffer(buffer.get(), got);
     client.stream.expires_after(cfg.idle_timeout);
-    auto [wec, w] = chunked ? co_await net::async_write(client.stream, http::make_chunk(data), use_tuple)
-                            : co_await net::async_write(client.stream, data, use_tuple);
+    auto [wec, w] =
+        chunked ? co_await net::async_write(client.stream, http::make_chunk(data), use_tuple)
+                : co_await net::async_write(client.stream, data, use_tuple);
     if (wec) {
       out.client_gone = true;
       out.keep_alive = false;
@@ -211,6 +219,7 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
       co_return;
     }
   }
+  response_complete = true;
   upstream_reusable = parser.keep_alive();
 
   if (tap_generation && status == 200) {
@@ -282,7 +291,8 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
                                           out.bytes_in, client_failed);
   } else if (!send_ec && !source.buffered.empty()) {
     conn.stream.expires_after(cfg.idle_timeout);
-    auto [bec, bn] = co_await net::async_write(conn.stream, net::buffer(source.buffered), use_tuple);
+    auto [bec, bn] =
+        co_await net::async_write(conn.stream, net::buffer(source.buffered), use_tuple);
     send_ec = bec ? classify_upstream_error(bec, false) : error_code{};
     out.bytes_in = source.buffered.size();
   }
@@ -290,23 +300,27 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
     out.client_gone = true;
     co_return out;
   }
-  if (send_ec) {
-    svc.rec.upstream_failed(failure_kind(send_ec));
-    bool body_left = streaming_body && !source.streaming->is_done();
-    auto reply = co_await write_error(client, header.version(), client_keep_alive && !body_left,
-                                      send_ec, cfg);
-    reply.bytes_in = out.bytes_in;
-    co_return reply;
+  if (send_ec && streaming_body && !source.streaming->is_done()) {
+    // The rest of the client's body stays unread: this connection cannot serve another request.
+    client_keep_alive = false;
   }
+  // Even when sending failed, the upstream may have answered before reading the whole body (Ollama
+  // does for a blob it already has): read and relay that answer. With none, the response phase
+  // answers with the proxy's own error.
 
   bool client_gone = false;
+  bool response_complete = false;
   bool upstream_reusable = false;
   response_plan plan{header.method(), header.version(), client_keep_alive, r};
-  co_await (relay_response(client, svc, conn, plan, out, upstream_reusable) ||
-             watch_for_disconnect(client.stream.socket(), [&] {
-               client_gone = true;
-               conn.stream.close();
-             }));
+  co_await (relay_response(client, svc, conn, plan, out, response_complete, upstream_reusable) ||
+            watch_for_disconnect(client.stream.socket(), [&] {
+              // A client that closes right after reading the whole answer did not leave early.
+              if (response_complete) {
+                return;
+              }
+              client_gone = true;
+              conn.stream.close();
+            }));
   if (client_gone) {
     out.client_gone = true;
     out.keep_alive = false;
@@ -325,12 +339,14 @@ awaitable<request_outcome> relay_streaming(client_side& client, services& svc,
                                            metrics::route r) {
   http::request<http::empty_body> header = parser.get();
   http::request_parser<http::buffer_body> body_parser{std::move(parser)};
-  co_return co_await relay(client, svc, header, body_source{&body_parser, {}}, r);
+  auto out = co_await relay(client, svc, header, body_source{&body_parser, {}}, r);
+  client.buffer.shrink_to_fit(); // idle keep-alive connections keep only a small buffer
+  co_return out;
 }
 
 awaitable<request_outcome> relay_buffered(client_side& client, services& svc,
-                                          const http::request<http::empty_body>& header, std::string body,
-                                          metrics::route r) {
+                                          const http::request<http::empty_body>& header,
+                                          std::string body, metrics::route r) {
   co_return co_await relay(client, svc, header, body_source{nullptr, body}, r);
 }
 

@@ -20,7 +20,7 @@ awaitable<request_outcome> relay_streaming(client_side& client, services& svc,
 
 // Relays a request whose body the proxy already holds (an /api/embed body that is not split).
 awaitable<request_outcome> relay_buffered(client_side& client, services& svc,
-                                          const http::request<http::empty_body>& header, std::string body,
-                                          metrics::route r);
+                                          const http::request<http::empty_body>& header,
+                                          std::string body, metrics::route r);
 
 } // namespace meter

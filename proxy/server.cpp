@@ -113,7 +113,9 @@ std::optional<std::string> server::bind() {
   return std::nullopt;
 }
 
-tcp::endpoint server::api_endpoint() const { return api_acceptor_.local_endpoint(); }
+tcp::endpoint server::api_endpoint() const {
+  return api_acceptor_.local_endpoint();
+}
 
 std::optional<tcp::endpoint> server::metrics_endpoint() const {
   if (!metrics_acceptor_) {
@@ -175,8 +177,8 @@ awaitable<void> server::accept_loop(tcp::acceptor& acceptor, listener_kind kind)
                       try {
                         std::rethrow_exception(e);
                       } catch (const std::exception& ex) {
-                        log::error(fmt::format("session ended by an unexpected error: {}",
-                                               ex.what()));
+                        log::error(
+                            fmt::format("session ended by an unexpected error: {}", ex.what()));
                       }
                     }
                   });
@@ -248,8 +250,8 @@ awaitable<request_outcome> server::dispatch(client_side& client,
                                             listener_kind kind) {
   const auto& header = parser.get();
   auto path = path_of(header.target());
-  bool serve_own = is_own_route(path) && (kind == listener_kind::metrics_only ||
-                                          !svc_.cfg.metrics_listen.has_value());
+  bool serve_own = is_own_route(path) &&
+                   (kind == listener_kind::metrics_only || !svc_.cfg.metrics_listen.has_value());
   if (serve_own || kind == listener_kind::metrics_only) {
     // These answers never read a request body: close afterwards if one was sent.
     bool body_unread = !parser.is_done();
@@ -312,8 +314,8 @@ awaitable<void> server::drain(std::function<void()> on_drained) {
     co_await tick.async_wait(use_tuple);
   }
   if (active_.load(std::memory_order_relaxed) > 0) {
-    log::warn(fmt::format("closing {} connection(s) still busy after the grace period",
-                          active_.load()));
+    log::warn(
+        fmt::format("closing {} connection(s) still busy after the grace period", active_.load()));
     close_sessions(false);
   }
   on_drained();

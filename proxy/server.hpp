@@ -43,9 +43,8 @@ private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_kind kind);
   awaitable<void> run_session(beast::tcp_stream stream, std::shared_ptr<session_entry> entry,
                               listener_kind kind);
-  awaitable<request_outcome> dispatch(client_side& client,
-                                      http::request_parser<http::empty_body>& parser,
-                                      listener_kind kind);
+  awaitable<request_outcome>
+  dispatch(client_side& client, http::request_parser<http::empty_body>& parser, listener_kind kind);
   awaitable<void> drain(std::function<void()> on_drained);
   void close_sessions(bool idle_only);
 

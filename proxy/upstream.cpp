@@ -23,10 +23,11 @@ upstream::upstream(net::io_context& ioc, const config& cfg, metrics::recorder& r
     : cfg_(cfg), rec_(rec), authority_(cfg.upstream.authority()), ioc_(ioc),
       slots_(ioc.get_executor(), cfg.upstream_concurrency) {}
 
-upstream::~upstream() { close_idle(); }
+upstream::~upstream() {
+  close_idle();
+}
 
-awaitable<boost::system::result<upstream_connection>>
-upstream::connect(net::any_io_executor ex) {
+awaitable<boost::system::result<upstream_connection>> upstream::connect(net::any_io_executor ex) {
   for (;;) {
     idle_socket idle{-1, tcp::v4()};
     {
@@ -55,9 +56,9 @@ upstream::connect(net::any_io_executor ex) {
   tcp::resolver::results_type endpoints;
   auto address = net::ip::make_address(cfg_.upstream.host, ec);
   if (!ec) {
-    endpoints = tcp::resolver::results_type::create(tcp::endpoint{address, cfg_.upstream.port},
-                                                    cfg_.upstream.host,
-                                                    std::to_string(cfg_.upstream.port));
+    endpoints =
+        tcp::resolver::results_type::create(tcp::endpoint{address, cfg_.upstream.port},
+                                            cfg_.upstream.host, std::to_string(cfg_.upstream.port));
   } else {
     tcp::resolver resolver{ex};
     auto [rec, results] = co_await resolver.async_resolve(

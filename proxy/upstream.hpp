@@ -26,8 +26,8 @@ namespace meter {
 // A connection to the upstream, borrowed from the pool or freshly connected.
 struct upstream_connection {
   beast::tcp_stream stream;
-  beast::flat_buffer buffer;  // bytes read past the previous response stay with the connection
-  bool reused = false;        // it served an earlier exchange (a failure before any byte may retry)
+  beast::flat_buffer buffer; // bytes read past the previous response stay with the connection
+  bool reused = false;       // it served an earlier exchange (a failure before any byte may retry)
 };
 
 class upstream {

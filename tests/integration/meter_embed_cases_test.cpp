@@ -45,7 +45,7 @@ void check_forwarded_unchanged(const std::string& sim, const std::string& meter,
   } else {
     CHECK(r.body == direct.body);
   }
-  auto log = sim_log(sim);
+  auto log = relayed_log(sim);
   REQUIRE(log.size() == 1);
   CHECK(log[0].target == target);
   CHECK(log[0].body == body);
@@ -426,7 +426,7 @@ TEST_CASE("C18: a chunked request body on pass-through /api/chat reaches the ups
   INFO(r.body.substr(0, 300));
   CHECK(r.status == 200);
   CHECK(parse_json(r.body)["done"] == true);
-  auto log = sim_log(sim.authority());
+  auto log = relayed_log(sim.authority());
   REQUIRE(log.size() == 1);
   CHECK(log[0].body == body);
   CHECK(log[0].body_size == body.size());

@@ -64,6 +64,16 @@ std::string direct_vector(const std::string& sim_authority, std::string_view mod
   return vectors.front();
 }
 
+std::vector<sim_log_entry> relayed_log(const std::string& sim_authority) {
+  std::vector<sim_log_entry> out;
+  for (auto& e : sim_log(sim_authority)) {
+    if (e.header("user-agent").value_or("").rfind("ollama-meter/", 0) != 0) {
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
 std::vector<sim_log_entry> embed_calls(const std::string& sim_authority) {
   std::vector<sim_log_entry> out;
   for (auto& e : sim_log(sim_authority)) {

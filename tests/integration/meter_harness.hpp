@@ -31,6 +31,10 @@ std::vector<std::string> raw_vectors(std::string_view body);
 std::string direct_vector(const std::string& sim_authority, std::string_view model,
                           const std::string& input);
 
+// The sim's log without ollama-meter's own upstream health probes (GET / with a User-Agent
+// starting "ollama-meter/"), which run in the background and at start.
+std::vector<sim_log_entry> relayed_log(const std::string& sim_authority);
+
 // The /api/embed calls in the sim's log, in arrival order.
 std::vector<sim_log_entry> embed_calls(const std::string& sim_authority);
 

@@ -194,7 +194,8 @@ TEST_CASE("a live scrape of ollama-meter passes promtool check metrics") {
   CHECK(checked.status == 0);
 }
 
-TEST_CASE("--metrics-listen serves /metrics and /healthz on their own port, not the API port") {
+TEST_CASE(
+    "metrics: --metrics-listen serves /metrics and /healthz on their own port, not the API port") {
   auto sim = start_sim(sim_args);
   auto meter = start_meter(sim.authority(), {"--metrics-listen", "127.0.0.1:0"});
   const std::string marker = "metrics on http://";

@@ -222,7 +222,8 @@ TEST_CASE("sim: /api/embeddings and /v1/embeddings keep their own shapes", "[sim
   CHECK(native["embeddings"][0] == j["data"][0]["embedding"]);
 }
 
-TEST_CASE("sim: a 64 x 768 batch is answered quickly", "[sim]") {
+// Speed is measured by bench/run (the sim must never be the bottleneck), not asserted here.
+TEST_CASE("sim: a 64 x 768 batch is answered in full, every time", "[sim]") {
   auto sim = start_sim({"--dims", "768"});
   std::string body = R"({"model":"all-minilm","input":[)";
   for (int i = 0; i < 64; ++i) {
@@ -233,14 +234,9 @@ TEST_CASE("sim: a 64 x 768 batch is answered quickly", "[sim]") {
   REQUIRE(first.status == 200);
   auto j = parse_json(first.body);
   CHECK(j["embeddings"].size() == 64);
-  auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 10; ++i) {
     auto again = embed(sim, body);
     CHECK(again.status == 200);
-    CHECK(again.body.size() + 16 > first.body.size()); // only the durations' digits vary
+    CHECK(parse_json(again.body)["embeddings"] == j["embeddings"]);
   }
-  auto per_call = (std::chrono::steady_clock::now() - start) / 10;
-  double per_call_ms = std::chrono::duration<double, std::milli>(per_call).count();
-  INFO("per call: " << per_call_ms << " ms");
-  CHECK(per_call < 50ms);
 }

@@ -137,6 +137,20 @@ TEST_CASE("sim: keep-alive serves several requests on one connection", "[sim]") 
   CHECK(stats.connections_total - before == 2); // the keep-alive one and this stats request
 }
 
+TEST_CASE("sim: unread request bodies are drained when small and close the connection when large",
+          "[sim]") {
+  auto sim = start_sim();
+  keepalive_connection c(sim.authority());
+  auto small = c.request("POST", "/nope", std::string(1000, 'x'));
+  CHECK(small.status == 404);
+  CHECK_FALSE(small.header("Connection").has_value());
+  CHECK(c.request("GET", "/").status == 200);
+  auto large = c.request("POST", "/nope", std::string(300 * 1024, 'x'));
+  CHECK(large.status == 404);
+  CHECK(large.header("Connection") == "close");
+  CHECK(c.peer_closed(2s));
+}
+
 TEST_CASE("sim: chunked request bodies are decoded and logged decoded", "[sim]") {
   auto sim = start_sim({"--dims", "4"});
   std::string body = R"({"model":"all-minilm","input":["a","b","c"]})";

@@ -32,7 +32,8 @@ Vectors depend only on (model, full input text). Tokens: one per started 8 bytes
 whitespace-separated word, plus 2.
 
 Test endpoints (not logged or counted): GET /_sim/stats, GET /_sim/log[?since=SEQ],
-POST /_sim/reset.)";
+POST /_sim/reset.
+)";
 
 bool parse_number(std::string_view text, std::uint64_t& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -122,14 +123,16 @@ std::variant<sim_config, sim_exit> parse_sim_args(int argc, const char* const* a
   app.add_option("--origins", origins,
                  "extra allowed CORS origins, comma-separated (like OLLAMA_ORIGINS; * allows all)");
   app.add_option("--error-rate", cfg.error_rate,
-                 "probability that an inference request fails with --error-status")
+                 "probability that an inference request (embed, embeddings, v1/embeddings, "
+                 "generate, chat) fails with --error-status")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--error-status", cfg.error_status, "status of --error-rate failures")
       ->capture_default_str()
       ->check(CLI::Range(100u, 999u));
-  app.add_option("--drop-rate", cfg.drop_rate,
-                 "probability that an inference response is cut (connection closed mid-body)")
+  app.add_option(
+         "--drop-rate", cfg.drop_rate,
+         "probability that an inference response is cut like @drop (connection closed mid-body)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", cfg.seed,
@@ -139,7 +142,9 @@ std::variant<sim_config, sim_exit> parse_sim_args(int argc, const char* const* a
   app.add_option("--threads", cfg.threads, "I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
-  app.add_option("--cache-mb", cfg.cache_mb, "memory for cached vector texts (0 disables)")
+  app.add_option("--cache-mb", cfg.cache_mb,
+                 "memory for cached vector texts that need per-number formatting (dimensions, "
+                 "float64, odd --dims); 0 disables")
       ->capture_default_str();
   app.add_option("--idle-timeout-ms", cfg.idle_timeout_ms,
                  "close keep-alive connections idle this long")

@@ -75,8 +75,12 @@ token_outcome fit_context(std::string_view text, std::int64_t context_tokens, bo
   return out;
 }
 
-std::shared_ptr<const std::string> vector_text_cache::get(const vector_spec& spec,
-                                                          std::string_view text, bool as_float64) {
+void vector_text_cache::append(std::string& out, const vector_spec& spec, std::string_view text,
+                               bool as_float64) {
+  if (fast_vector_text(spec, as_float64)) {
+    append_embedding_json(out, spec, text, as_float64);
+    return;
+  }
   std::string key;
   key.reserve(spec.model_key.size() + text.size() + 32);
   key.append(spec.model_key);

@@ -67,11 +67,12 @@ struct exchange {
   bool expect_continue = false;
   std::uint64_t seq = 0;
   std::chrono::steady_clock::time_point t_start;
-  header_list extra_headers; // CORS headers added to every answer
-  bool is_embed = false;     // counted in embed_in_flight / embed_peak
-  bool finished = false;     // recorded as complete in the stats and the log
-  bool close_after = false;  // the connection must close after this exchange
-  bool closed_early = false; // the client left before the response was complete
+  header_list extra_headers;     // CORS headers added to every answer
+  bool is_embed = false;         // counted in embed_in_flight / embed_peak
+  bool finished = false;         // recorded as complete in the stats and the log
+  bool close_after = false;      // the connection must close after this exchange
+  bool body_left_unread = false; // close only after draining what the client still sends
+  bool closed_early = false;     // the client left before the response was complete
   unsigned status_sent = 0;
 };
 

@@ -14,6 +14,7 @@ namespace {
 using namespace boost::asio::experimental::awaitable_operators;
 
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::uint64_t unread_body_drain_limit = 256 * 1024; // net/http's maxPostHandlerReadBytes
 
 awaitable<bool> write_all(exchange& ex, std::string_view bytes) {
   auto [ec, n] = co_await net::async_write(ex.stream.socket(), net::buffer(bytes), use_tuple);
@@ -97,7 +98,37 @@ awaitable<bool> read_body(exchange& ex) {
   co_return true;
 }
 
+namespace {
+
+// What net/http does with a body the handler left unread before it writes the head: drain up to
+// 256 KiB and keep the connection, else (or after Expect: 100-continue) close it.
+awaitable<void> drain_unread_body(exchange& ex) {
+  ex.body_read = true;
+  auto length = ex.parser.content_length();
+  if (ex.expect_continue || (length && *length >= unread_body_drain_limit)) {
+    ex.close_after = true;
+    ex.body_left_unread = true;
+    co_return;
+  }
+  http::request_parser<http::string_body> parser{std::move(ex.parser)};
+  parser.body_limit(unread_body_drain_limit);
+  ex.stream.expires_after(std::chrono::milliseconds(ex.ctx.cfg.idle_timeout_ms));
+  auto [ec, n] = co_await http::async_read(ex.stream, ex.buffer, parser, use_tuple);
+  ex.stream.expires_never();
+  if (ec) {
+    ex.close_after = true;
+    ex.body_left_unread = ec == http::error::body_limit;
+    co_return;
+  }
+  ex.ctx.state.set_body(ex.seq, parser.get().body(), parser.get().body().size());
+}
+
+} // namespace
+
 awaitable<void> send_reply(exchange& ex, reply r, send_options options) {
+  if (!ex.body_read && !ex.parser.is_done()) {
+    co_await drain_unread_body(ex);
+  }
   header_list headers = std::move(r.headers);
   headers.insert(headers.end(), ex.extra_headers.begin(), ex.extra_headers.end());
   framing frame = framing_for_body(ex.head_request, r.status, ex.http11, r.body.size(),

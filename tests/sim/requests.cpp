@@ -356,7 +356,9 @@ std::variant<std::optional<std::int64_t>, request_error> int_option(const option
 }
 
 std::optional<std::string> check_go_duration(std::string_view text) {
-  std::string quoted = "\"" + std::string(text) + "\"";
+  std::string quoted;
+  quoted.reserve(text.size() + 2);
+  quoted.append("\"").append(text).append("\"");
   std::string_view s = text;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
     s.remove_prefix(1);

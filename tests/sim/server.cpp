@@ -13,7 +13,7 @@ namespace meter::sim {
 namespace {
 
 constexpr std::size_t header_limit = (1u << 20) + 4096; // Go's 1 MiB plus slack
-constexpr std::size_t drain_limit = 256 * 1024;         // unread body Go drains to keep alive
+constexpr std::chrono::milliseconds linger_time{500};   // net/http's rstAvoidanceDelay
 
 std::vector<std::string> local_addresses() {
   std::vector<std::string> out;
@@ -105,10 +105,12 @@ awaitable<void> dispatch(exchange& ex, const route_decision& route) {
   co_await send_reply(ex, info_reply(route.id, route.param, ex.body, info));
 }
 
-// Serves one request whose header has been read. Returns whether the connection stays open.
-awaitable<bool> serve_request(sim_context& ctx, beast::tcp_stream& stream,
-                              beast::flat_buffer& buffer,
-                              http::request_parser<http::empty_body>& parser) {
+enum class after_request { keep_open, close, close_after_drain };
+
+// Serves one request whose header has been read; says what becomes of the connection.
+awaitable<after_request> serve_request(sim_context& ctx, beast::tcp_stream& stream,
+                                       beast::flat_buffer& buffer,
+                                       http::request_parser<http::empty_body>& parser) {
   const auto& req = parser.get();
   std::string method(req.method_string());
   std::string target(req.target());
@@ -130,7 +132,7 @@ awaitable<bool> serve_request(sim_context& ctx, beast::tcp_stream& stream,
 
   if (route.sim_internal && route.what == route_decision::kind::handler) {
     co_await serve_sim_route(ex, route.id, target);
-    co_return !ex.close_after;
+    co_return ex.close_after ? after_request::close : after_request::keep_open;
   }
 
   bool is_embed = route.what == route_decision::kind::handler && route.id == route_id::embed;
@@ -206,14 +208,8 @@ awaitable<bool> serve_request(sim_context& ctx, beast::tcp_stream& stream,
     co_await dispatch(ex, route);
   }
 
-  // Like Go: drain a small unread body to keep the connection, else close it.
-  if (!ex.body_read && !ex.close_after && !ex.parser.is_done()) {
-    auto length = ex.parser.content_length();
-    if (ex.expect_continue || !length || *length > drain_limit) {
-      ex.close_after = true;
-    } else {
-      co_await read_body(ex);
-    }
+  if (!ex.body_read && !ex.parser.is_done()) {
+    ex.close_after = true; // nothing was written (the client left): the body stays unread
   }
   if (!ex.finished || ex.closed_early) {
     finish_exchange(ex);
@@ -223,7 +219,22 @@ awaitable<bool> serve_request(sim_context& ctx, beast::tcp_stream& stream,
                  ex.status_sent, ex.closed_early ? " closed early" : "",
                  static_cast<double>(elapsed_ns(ex.t_start)) / 1e6);
   }
-  co_return !ex.close_after;
+  if (!ex.close_after) {
+    co_return after_request::keep_open;
+  }
+  co_return ex.body_left_unread ? after_request::close_after_drain : after_request::close;
+}
+
+awaitable<void> linger(beast::tcp_stream& stream) {
+  std::vector<char> sink(64 * 1024);
+  stream.expires_after(linger_time);
+  for (;;) {
+    auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), use_tuple);
+    if (ec) {
+      break;
+    }
+  }
+  stream.expires_never();
 }
 
 awaitable<void> session(sim_context& ctx, tcp::socket socket) {
@@ -255,9 +266,17 @@ awaitable<void> session(sim_context& ctx, tcp::socket socket) {
       }
       break;
     }
-    if (!co_await serve_request(ctx, stream, buffer, parser)) {
-      break;
+    after_request next = co_await serve_request(ctx, stream, buffer, parser);
+    if (next == after_request::keep_open) {
+      continue;
     }
+    if (next == after_request::close_after_drain) {
+      // Like net/http's closeWriteAndWait: end our side, then read what the client is still
+      // sending for a moment, so closing does not reset the connection before it reads the answer.
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_await linger(stream);
+    }
+    break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream.socket().close(ignored);

@@ -320,7 +320,7 @@ TEST_CASE("The metrics address must differ from the main one") {
   CHECK(parsed({"--listen", ":0", "--metrics-listen", ":0"}).metrics_listen->port == 0);
 }
 
-TEST_CASE("--help documents every flag with its default and environment variable") {
+TEST_CASE("config: --help documents every flag with its default and environment variable") {
   const exit_with help = exited({"--help"});
   CHECK(help.status == 0);
   CHECK_FALSE(help.to_stderr);
@@ -369,7 +369,7 @@ TEST_CASE("--help documents every flag with its default and environment variable
   CHECK(exited({"-h"}).output == help.output);
 }
 
-TEST_CASE("--version prints the program name and version") {
+TEST_CASE("config: --version prints the program name and version") {
   const exit_with version = exited({"--version"});
   CHECK(version.status == 0);
   CHECK_FALSE(version.to_stderr);

@@ -118,16 +118,42 @@ TEST_CASE("sim: base64 encoding is of little-endian float32 bytes with padding",
   CHECK(base64_floats({}).empty());
 }
 
-TEST_CASE("sim: the vector text cache returns the same text as a fresh computation", "[sim]") {
+TEST_CASE("sim: the preformatted vector text is exactly Go's text of the vector", "[sim]") {
+  for (unsigned dims : {2u, 8u, 384u, 768u}) {
+    INFO(dims);
+    vector_spec s = spec(dims);
+    REQUIRE(fast_vector_text(s, false));
+    std::string fast;
+    append_embedding_json(fast, s, "same text", false);
+    std::string formatted;
+    append_vector_json(formatted, make_vector(s, "same text"), false);
+    CHECK(fast == formatted);
+  }
+  CHECK_FALSE(fast_vector_text(spec(384), true));
+  CHECK_FALSE(fast_vector_text(spec(384, 16), false));
+  CHECK_FALSE(fast_vector_text(spec(385), false));
+  CHECK_FALSE(fast_vector_text(spec(384, 0, edge_kind::unit), false));
+  CHECK(norm(make_vector(spec(385), "odd")) == Approx(1.0).margin(1e-6));
+}
+
+TEST_CASE("sim: the vector text cache appends the same text as a fresh computation", "[sim]") {
   vector_text_cache cache(1 << 20);
-  auto first = cache.get(spec(64), "cached", false);
-  auto second = cache.get(spec(64), "cached", false);
-  std::string fresh;
-  append_vector_json(fresh, make_vector(spec(64), "cached"), false);
-  CHECK(*first == fresh);
-  CHECK(first.get() == second.get());
+  for (vector_spec s : {spec(64), spec(64, 8), spec(63)}) {
+    std::string first;
+    cache.append(first, s, "cached", false);
+    std::string second;
+    cache.append(second, s, "cached", false);
+    std::string fresh;
+    append_vector_json(fresh, make_vector(s, "cached"), false);
+    CHECK(first == fresh);
+    CHECK(second == fresh);
+  }
   vector_text_cache disabled(0);
-  CHECK(*disabled.get(spec(64), "cached", false) == fresh);
+  std::string wide;
+  disabled.append(wide, spec(64), "cached", true);
+  std::string fresh;
+  append_vector_json(fresh, make_vector(spec(64), "cached"), true);
+  CHECK(wide == fresh);
 }
 
 TEST_CASE("sim: control prefixes chain at the start of an input", "[sim]") {
