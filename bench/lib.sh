@@ -63,12 +63,12 @@ start_server() {
 # A server that died under load is a failure of the run; it is started again (on a new port) so
 # that the remaining measurements still happen. Its stderr is kept in the failure message.
 restart_if_dead() {
-  local name="$1"
+  local name="$1" context="${2:-the last measurement}"
   [[ -n "${pid[$name]:-}" ]] || return 0
   kill -0 "${pid[$name]}" 2>/dev/null && return 0
   local status=0
   wait "${pid[$name]}" 2>/dev/null || status=$?
-  fail "$name exited (status $status) during the last measurement: $(tail -3 "$work/$name.err" | tr '\n' ' ')"
+  fail "$name exited (status $status) during $context; its stderr: $(tail -3 "$work/$name.err" | tr '\n' ' ')"
   cp "$work/$name.err" "$work/$name.crashed.err"
   eval "start_server $name ${command_of[$name]}"
 }

@@ -106,7 +106,7 @@ struct response_plan {
 // Fills `out` as it goes, so that a disconnect noticed by the watch keeps what was already sent.
 awaitable<void> relay_response(client_side& client, services& svc, upstream_connection& conn,
                                response_plan plan, request_outcome& out, bool& response_complete,
-                               bool& upstream_reusable) {
+                               bool& upstream_released) {
   co_await net::this_coro::throw_if_cancelled(false);
   const config& cfg = svc.cfg;
   http::response_parser<http::buffer_body> parser;
@@ -174,6 +174,14 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
   clock::time_point first_byte{};
   auto buffer = std::make_unique<char[]>(relay_buffer_size);
   conn.buffer.reserve(relay_buffer_size);
+  // The upstream connection goes back to the pool as soon as its response is read, before the
+  // last piece reaches the client, so the client's next request finds it there.
+  auto release_upstream = [&] {
+    if (!upstream_released && parser.is_done() && parser.keep_alive()) {
+      upstream_released = true;
+      svc.up.give_back(std::move(conn));
+    }
+  };
   while (!parser.is_done()) {
     parser.get().body().data = buffer.get();
     parser.get().body().size = relay_buffer_size;
@@ -188,6 +196,7 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
       out.keep_alive = false;
       co_return;
     }
+    release_upstream();
     std::size_t got = relay_buffer_size - parser.get().body().size;
     if (got == 0) {
       continue;
@@ -220,7 +229,7 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
     }
   }
   response_complete = true;
-  upstream_reusable = parser.keep_alive();
+  release_upstream();
 
   if (tap_generation && status == 200) {
     tap.finish();
@@ -310,24 +319,22 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
 
   bool client_gone = false;
   bool response_complete = false;
-  bool upstream_reusable = false;
+  bool upstream_released = false; // given back to the pool: `conn` is no longer ours
   response_plan plan{header.method(), header.version(), client_keep_alive, r};
-  co_await (relay_response(client, svc, conn, plan, out, response_complete, upstream_reusable) ||
+  co_await (relay_response(client, svc, conn, plan, out, response_complete, upstream_released) ||
             watch_for_disconnect(client.stream.socket(), [&] {
               // A client that closes right after reading the whole answer did not leave early.
               if (response_complete) {
                 return;
               }
               client_gone = true;
-              conn.stream.close();
+              if (!upstream_released) {
+                conn.stream.close();
+              }
             }));
   if (client_gone) {
     out.client_gone = true;
     out.keep_alive = false;
-    co_return out;
-  }
-  if (upstream_reusable) {
-    svc.up.give_back(std::move(conn));
   }
   co_return out;
 }

@@ -259,9 +259,9 @@ TEST_CASE("relay: the request target, end-to-end headers and body pass unchanged
   CHECK_FALSE(log[0].header("proxy-connection"));
 }
 
-// [!mayfail]: open investigation. With this suite's client, sequential short-lived client
-// connections still see upstream connections not reused and "client-gone" logged (curl shows
-// neither). Reported in the issue's closing note; remove the tag once fixed.
+// [!mayfail]: open bug. Upstream reuse is fixed, but after many short client connections a
+// "client-gone" line can still appear in the log (seen under load with this suite's client; not
+// with curl or a Python client). Reported in the closing note; remove the tag once fixed.
 TEST_CASE("relay: keep-alive serves many requests per client connection over few upstream ones",
           "[relay][keepalive][!mayfail]") {
   auto sim = start_sim();
