@@ -22,6 +22,10 @@ def fmt_ratio(x):
     return f"{x:.2f}×"
 
 
+def conns(c):
+    return f"{c} connection" if c == 1 else f"{c} connections"
+
+
 def fmt_signed_us(x):
     return f"{x:+,.0f} µs"
 
@@ -72,17 +76,17 @@ class report:
         if not m:
             return
         names = {"tags": "`GET /api/tags`", "generate": "`POST /api/generate` (stream false)"}
-        rows = ["| route | conns | req/s direct / nginx / meter | meter ÷ nginx req/s | "
+        rows = ["| route | connections | req/s direct / nginx / meter | meter ÷ nginx req/s | "
                 "p50 direct / nginx / meter | p99 direct / nginx / meter | meter ÷ nginx p99 | "
                 "req/s ≥ nginx | p99 ≤ nginx |", "|---|--:|--:|--:|--:|--:|--:|:-:|:-:|"]
         for (route, c), v in sorted(m.items(), key=lambda kv: (kv[0][0] != "tags", kv[0][1])):
             d, n, mt = v["direct"], v["nginx"], v["meter"]
             rps_ratio = mt["rps"] / n["rps"]
             p99_ratio = mt["p99"] / n["p99"]
-            t1 = self.target("1", f"{names[route]}, {c} conns: meter req/s ≥ nginx",
+            t1 = self.target("1", f"{names[route]}, {conns(c)}: meter req/s ≥ nginx",
                              f"{fmt_int(mt['rps'])} vs {fmt_int(n['rps'])} ({fmt_ratio(rps_ratio)})",
                              mt["rps"] >= n["rps"])
-            t2 = self.target("1", f"{names[route]}, {c} conns: meter p99 ≤ nginx",
+            t2 = self.target("1", f"{names[route]}, {conns(c)}: meter p99 ≤ nginx",
                              f"{fmt_us(mt['p99'])} vs {fmt_us(n['p99'])} ({fmt_ratio(p99_ratio)})",
                              mt["p99"] <= n["p99"])
             rows.append(f"| {names[route]} | {c} | {fmt_int(d['rps'])} / {fmt_int(n['rps'])} / "
@@ -95,14 +99,14 @@ class report:
         m = self.wrk_medians("embed")
         if not m:
             return
-        rows = ["| conns | req/s direct / nginx / meter | meter ÷ direct req/s | "
+        rows = ["| connections | req/s direct / nginx / meter | meter ÷ direct req/s | "
                 "p50 direct / nginx / meter | added p50 nginx / meter | "
                 "p99 direct / nginx / meter | added p99 nginx / meter | added p50 meter ≤ nginx |",
                 "|--:|--:|--:|--:|--:|--:|--:|:-:|"]
         for (_, c), v in sorted(m.items(), key=lambda kv: kv[0][1]):
             d, n, mt = v["direct"], v["nginx"], v["meter"]
             add_n, add_m = n["p50"] - d["p50"], mt["p50"] - d["p50"]
-            t = self.target("2", f"1-input `/api/embed`, {c} conns: meter's added p50 ≤ nginx's",
+            t = self.target("2", f"1-input `/api/embed`, {conns(c)}: meter's added p50 ≤ nginx's",
                             f"{fmt_signed_us(add_m)} vs {fmt_signed_us(add_n)}", add_m <= add_n)
             rows.append(f"| {c} | {fmt_int(d['rps'])} / {fmt_int(n['rps'])} / {fmt_int(mt['rps'])} | "
                         f"{fmt_ratio(mt['rps'] / d['rps'])} | {d['p50']:,.0f} / {n['p50']:,.0f} / "
