@@ -131,10 +131,7 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
       if (conn.reused && !outcome.response_started && attempt < 2) {
         continue;
       }
-      f.svc.rec.upstream_failed(outcome.ec == errc::upstream_header_timeout ||
-                                        outcome.ec == errc::upstream_idle_timeout
-                                    ? metrics::upstream_failure::timeout
-                                    : metrics::upstream_failure::reset);
+      f.svc.rec.upstream_failed(upstream_failure_kind(outcome.ec));
       record_input(f, metrics::input_outcome::proxy_error, duration, queue_wait, nullptr);
       f.fail({outcome.ec, std::nullopt});
       co_return;

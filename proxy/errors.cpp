@@ -115,10 +115,14 @@ error_reply to_error_reply(const boost::system::error_code& ec) {
 }
 
 std::string error_body(std::string_view message) {
+  return "{\"error\":" + json_quote(message) + "}";
+}
+
+std::string json_quote(std::string_view message) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(message.size() + 12);
-  out.append("{\"error\":\"");
+  out.reserve(message.size() + 2);
+  out.push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(message.data());
   const auto* const end = p + message.size();
   while (p < end) {
@@ -189,7 +193,7 @@ std::string error_body(std::string_view message) {
     }
     ++p;
   }
-  out.append("\"}");
+  out.push_back('"');
   return out;
 }
 

@@ -39,6 +39,9 @@ error_reply to_error_reply(const boost::system::error_code& ec);
 // Renders {"error":"<message>"} with JSON escaping as Go's encoder does (<, >, & as \u003c...).
 std::string error_body(std::string_view message);
 
+// Renders `text` as a JSON string literal, quotes included, with the escaping of error_body.
+std::string json_quote(std::string_view text);
+
 } // namespace meter
 
 template <>

@@ -6,25 +6,13 @@
 #include <ctime>
 #include <vector>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
 namespace meter {
 namespace http = boost::beast::http;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool is_hop_by_hop(http::field f) {
   switch (f) {
@@ -59,7 +47,7 @@ void copy_end_to_end_fields(const http::fields& from, http::fields& to) {
     std::string_view name{f.name_string().data(), f.name_string().size()};
     bool listed = false;
     for (auto n : named) {
-      listed = listed || iequals(n, name);
+      listed = listed || boost::beast::iequals(n, name);
     }
     if (!listed) {
       to.insert(f.name(), f.name_string(), f.value());

@@ -46,12 +46,6 @@ awaitable<probe_result> probe_upstream(services& svc) {
   co_return probe_result{true, parser.get().result_int(), {}};
 }
 
-std::string json_string(std::string_view text) {
-  // error_body already escapes like Go; reuse it and strip the {"error":...} wrapper.
-  auto body = error_body(text);
-  return body.substr(9, body.size() - 10);
-}
-
 } // namespace
 
 awaitable<void> probe_upstream_periodically(services& svc) {
@@ -94,8 +88,8 @@ awaitable<request_outcome> handle_own_route(client_side& client, services& svc,
     res.set(http::field::content_type, "application/json; charset=utf-8");
     res.body() = fmt::format(
         R"({{"status":"ok","version":"{}","upstream":{{"address":{},"reachable":{},"status":{}{}}}}})",
-        METER_VERSION, json_string(svc.up.authority()), probe.reachable, probe.status,
-        probe.error.empty() ? std::string{} : ",\"error\":" + json_string(probe.error));
+        METER_VERSION, json_quote(svc.up.authority()), probe.reachable, probe.status,
+        probe.error.empty() ? std::string{} : ",\"error\":" + json_quote(probe.error));
   }
   if (header.method() == http::verb::head) {
     // A HEAD answer announces the length a GET would have, without the body.

@@ -40,17 +40,6 @@ private:
   metrics::recorder& rec_;
 };
 
-metrics::upstream_failure failure_kind(error_code ec) {
-  if (ec == errc::upstream_header_timeout || ec == errc::upstream_idle_timeout ||
-      ec == errc::upstream_connect_timeout) {
-    return metrics::upstream_failure::timeout;
-  }
-  if (ec == errc::upstream_unreachable) {
-    return metrics::upstream_failure::connect;
-  }
-  return metrics::upstream_failure::reset;
-}
-
 // Streams the client's request body upstream, re-framed for the upstream connection.
 awaitable<error_code> send_streamed_body(client_side& client, upstream_connection& conn,
                                          http::request_parser<http::buffer_body>& parser,
@@ -120,7 +109,7 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
   auto [hec, hn] = co_await http::async_read_header(conn.stream, conn.buffer, parser, use_tuple);
   if (hec) {
     auto ec = classify_upstream_error(hec, true);
-    svc.rec.upstream_failed(failure_kind(ec));
+    svc.rec.upstream_failed(upstream_failure_kind(ec));
     auto written = co_await write_error(client, plan.client_version, false, ec, cfg);
     out.status = written.status;
     out.bytes_out = written.bytes_out;
@@ -191,7 +180,7 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
       // Headers are gone: all that is left is to end the response early, so the client sees a
       // truncated body rather than a complete-looking one.
       if (rec != net::error::operation_aborted) {
-        svc.rec.upstream_failed(failure_kind(classify_upstream_error(rec, false)));
+        svc.rec.upstream_failed(upstream_failure_kind(classify_upstream_error(rec, false)));
       }
       out.keep_alive = false;
       co_return;

@@ -152,6 +152,17 @@ error_code classify_upstream_error(error_code ec, bool waiting_for_header) {
   return ec;
 }
 
+metrics::upstream_failure upstream_failure_kind(error_code ec) {
+  if (ec == errc::upstream_header_timeout || ec == errc::upstream_idle_timeout ||
+      ec == errc::upstream_connect_timeout) {
+    return metrics::upstream_failure::timeout;
+  }
+  if (ec == errc::upstream_unreachable) {
+    return metrics::upstream_failure::connect;
+  }
+  return metrics::upstream_failure::reset;
+}
+
 awaitable<exchange_outcome> exchange(upstream_connection& conn,
                                      http::request<http::string_body>& request,
                                      http::response_parser<http::string_body>& parser,

@@ -93,4 +93,8 @@ awaitable<exchange_outcome> exchange(upstream_connection& conn,
 // Maps a transport error of an upstream exchange to the proxy's error values.
 error_code classify_upstream_error(error_code ec, bool waiting_for_header);
 
+// The `kind` an upstream failure is counted under, for an error from classify_upstream_error or
+// connect().
+metrics::upstream_failure upstream_failure_kind(error_code ec);
+
 } // namespace meter
