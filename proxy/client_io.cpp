@@ -7,6 +7,15 @@
 
 namespace meter {
 
+namespace {
+
+awaitable<void> wait_until_cancelled(const net::any_io_executor& ex) {
+  net::steady_timer forever{ex, net::steady_timer::time_point::max()};
+  co_await forever.async_wait(use_tuple);
+}
+
+} // namespace
+
 awaitable<request_outcome>
 write_response(client_side& client, http::response<http::string_body> res, const config& cfg) {
   if (res.find(http::field::date) == res.end()) {
@@ -60,7 +69,7 @@ continue_if_expected(client_side& client, const http::request_header<>& header, 
   co_return ec;
 }
 
-awaitable<void> watch_for_disconnect(tcp::socket& client, std::function<void()> on_gone) {
+awaitable<void> watch_for_disconnect(tcp::socket& client, std::function<bool()> on_gone) {
   for (;;) {
     auto [ec] = co_await client.async_wait(tcp::socket::wait_read, use_tuple);
     if (ec == net::error::operation_aborted) {
@@ -69,13 +78,14 @@ awaitable<void> watch_for_disconnect(tcp::socket& client, std::function<void()> 
     char byte;
     ssize_t n = ::recv(client.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-      on_gone();
+      if (!on_gone()) {
+        co_await wait_until_cancelled(client.get_executor());
+      }
       co_return;
     }
     if (n > 0) {
-      // The client sent more bytes (pipelining): wait until the caller cancels the watch.
-      net::steady_timer forever{client.get_executor(), net::steady_timer::time_point::max()};
-      co_await forever.async_wait(use_tuple);
+      co_await wait_until_cancelled(
+          client.get_executor()); // the client sent more bytes (pipelining)
       co_return;
     }
   }

@@ -29,9 +29,11 @@ awaitable<request_outcome> write_error(client_side& client, unsigned version, bo
 awaitable<error_code> continue_if_expected(client_side& client,
                                            const http::request_header<>& header, const config& cfg);
 
-// Completes when the client has closed its connection (then calls `on_gone` first) or when
-// cancelled. Bytes the client sends early (a pipelined request) are left unread: after that the
-// watch can no longer tell a close apart and simply waits to be cancelled.
-awaitable<void> watch_for_disconnect(tcp::socket& client, std::function<void()> on_gone);
+// Watches for the client closing its connection while the caller works for it, until cancelled.
+// On a close it calls `on_gone`, which returns whether the caller's work should stop (the watch
+// then completes) or the close is expected (the whole answer was already handed to the socket) and
+// the watch waits to be cancelled. Bytes the client sends early (a pipelined request) are left
+// unread: after that the watch can no longer tell a close apart and waits to be cancelled.
+awaitable<void> watch_for_disconnect(tcp::socket& client, std::function<bool()> on_gone);
 
 } // namespace meter

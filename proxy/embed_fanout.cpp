@@ -292,6 +292,7 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
   co_await (run_workers(f) || watch_for_disconnect(client.stream.socket(), [&] {
               f.client_gone = true;
               f.stop();
+              return true;
             }));
   auto elapsed = clock::now() - started;
   std::size_t inputs = split->inputs.size();

@@ -8,6 +8,7 @@
 #include "proxy/client_io.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/forwarding.hpp"
+#include "proxy/framing.hpp"
 #include "proxy/generation_tap.hpp"
 #include "proxy/upstream.hpp"
 
@@ -21,6 +22,9 @@ using clock = std::chrono::steady_clock;
 // Large enough for blob uploads at full speed, small enough that streams are passed on at once:
 // a read returns whatever has arrived, however little.
 constexpr std::size_t relay_buffer_size = 64 * 1024;
+
+// The most buffer memory an idle keep-alive client connection keeps from its last request.
+constexpr std::size_t idle_client_buffer_limit = 4 * 1024;
 
 // Where the request body comes from: the client connection, or bytes the proxy already holds.
 struct body_source {
@@ -40,15 +44,29 @@ private:
   metrics::recorder& rec_;
 };
 
-// Streams the client's request body upstream, re-framed for the upstream connection.
+// Writes `w` to the upstream within the idle timeout.
+awaitable<error_code> write_upstream(upstream_connection& conn, const framed_write& w,
+                                     const config& cfg) {
+  conn.stream.expires_after(cfg.idle_timeout);
+  auto [ec, n] = co_await net::async_write(conn.stream, w.buffers(), use_tuple);
+  co_return ec ? classify_upstream_error(ec, false) : error_code{};
+}
+
+// Sends the upstream request: `head`, then the client's body streamed and re-framed for the
+// upstream connection. The head travels with the first body piece when that piece has already
+// arrived, and alone at once otherwise.
 awaitable<error_code> send_streamed_body(client_side& client, upstream_connection& conn,
                                          http::request_parser<http::buffer_body>& parser,
-                                         bool chunked, const config& cfg, std::uint64_t& bytes_in,
-                                         bool& client_failed) {
-  auto buffer = std::make_unique<char[]>(relay_buffer_size);
-  // Beast reads at most the free capacity of the flat buffer (at least 512 bytes): give it room
-  // for large reads while the body streams, and hand the memory back afterwards.
-  client.buffer.reserve(relay_buffer_size);
+                                         std::string head, bool chunked, const config& cfg,
+                                         std::uint64_t& bytes_in, bool& client_failed) {
+  if (client.buffer.size() == 0) {
+    if (auto ec = co_await write_upstream(conn, framed_write{head, {}, false, false}, cfg)) {
+      co_return ec;
+    }
+    head.clear();
+  }
+  auto buffer = std::make_unique_for_overwrite<char[]>(relay_buffer_size);
+  bool large = false;
   while (!parser.is_done()) {
     parser.get().body().data = buffer.get();
     parser.get().body().size = relay_buffer_size;
@@ -59,24 +77,21 @@ awaitable<error_code> send_streamed_body(client_side& client, upstream_connectio
       co_return rec;
     }
     std::size_t got = relay_buffer_size - parser.get().body().size;
-    if (got == 0) {
+    bool last = parser.is_done();
+    if (got == 0 && !last) {
       continue;
     }
     bytes_in += got;
-    conn.stream.expires_after(cfg.idle_timeout);
-    auto data = net::buffer(buffer.get(), got);
-    auto [wec, w] = chunked
-                        ? co_await net::async_write(conn.stream, http::make_chunk(data), use_tuple)
-                        : co_await net::async_write(conn.stream, data, use_tuple);
-    if (wec) {
-      co_return classify_upstream_error(wec, false);
+    framed_write w{head, net::buffer(buffer.get(), got), chunked, last};
+    if (auto ec = co_await write_upstream(conn, w, cfg)) {
+      co_return ec;
     }
-  }
-  if (chunked) {
-    conn.stream.expires_after(cfg.idle_timeout);
-    auto [wec, w] = co_await net::async_write(conn.stream, http::make_chunk_last(), use_tuple);
-    if (wec) {
-      co_return classify_upstream_error(wec, false);
+    head.clear();
+    if (!large && !last) {
+      // Beast reads at most the free capacity of the flat buffer (at least 512 bytes): give a
+      // large body room for large reads. The memory goes back after the request.
+      client.buffer.reserve(relay_buffer_size);
+      large = true;
     }
   }
   co_return error_code{};
@@ -90,14 +105,23 @@ struct response_plan {
   metrics::route r;
 };
 
+// How far one relayed exchange has got, shared between the response phase and the disconnect
+// watch (both on the client's strand).
+struct relay_progress {
+  upstream_connection* conn;
+  bool response_complete = false; // the write ending the response has been started
+  bool upstream_released = false; // given back to the pool: `conn` is no longer ours
+  bool client_gone = false;       // the client closed before the response was complete
+};
+
 // Reads the upstream response and streams it to the client. Runs while the client is watched for
 // a disconnect, which closes the upstream connection under it.
 // Fills `out` as it goes, so that a disconnect noticed by the watch keeps what was already sent.
-awaitable<void> relay_response(client_side& client, services& svc, upstream_connection& conn,
-                               response_plan plan, request_outcome& out, bool& response_complete,
-                               bool& upstream_released) {
+awaitable<void> relay_response(client_side& client, services& svc, response_plan plan,
+                               request_outcome& out, relay_progress& progress) {
   co_await net::this_coro::throw_if_cancelled(false);
   const config& cfg = svc.cfg;
+  upstream_connection& conn = *progress.conn;
   http::response_parser<http::buffer_body> parser;
   parser.header_limit(cfg.header_limit);
   parser.body_limit(boost::none);
@@ -105,9 +129,13 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
     parser.skip(true);
   }
 
+  conn.buffer.reserve(upstream_first_read_size);
   conn.stream.expires_after(cfg.header_timeout);
   auto [hec, hn] = co_await http::async_read_header(conn.stream, conn.buffer, parser, use_tuple);
   if (hec) {
+    if (progress.client_gone) {
+      co_return; // the watch closed the connection: nobody is left to answer
+    }
     auto ec = classify_upstream_error(hec, true);
     svc.rec.upstream_failed(upstream_failure_kind(ec));
     auto written = co_await write_error(client, plan.client_version, false, ec, cfg);
@@ -131,11 +159,13 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
   bool body = response_has_body(plan.method, status);
   bool chunked = false;
   bool close_delimited = false;
+  auto length = parser.content_length();
   if (!body) {
-    if (auto length = upstream_res[http::field::content_length]; !length.empty()) {
-      res.set(http::field::content_length, length); // HEAD answers keep the upstream's length
+    if (auto upstream_length = upstream_res[http::field::content_length];
+        !upstream_length.empty()) {
+      res.set(http::field::content_length, upstream_length); // HEAD answers keep the length
     }
-  } else if (auto length = parser.content_length()) {
+  } else if (length) {
     res.content_length(*length);
   } else if (plan.client_version >= 11) {
     chunked = true;
@@ -148,77 +178,75 @@ awaitable<void> relay_response(client_side& client, services& svc, upstream_conn
   res.keep_alive(out.keep_alive);
   out.status = status;
 
-  http::response_serializer<http::empty_body> serializer{res};
-  client.stream.expires_after(cfg.idle_timeout);
-  auto [whec, whn] = co_await http::async_write_header(client.stream, serializer, use_tuple);
-  if (whec) {
-    out.client_gone = true;
-    out.keep_alive = false;
-    co_return;
+  auto write_client = [&](const framed_write& w) -> awaitable<bool> {
+    client.stream.expires_after(cfg.idle_timeout);
+    auto [ec, n] = co_await net::async_write(client.stream, w.buffers(), use_tuple);
+    if (ec) {
+      out.client_gone = true;
+      out.keep_alive = false;
+    }
+    co_return !ec;
+  };
+
+  // A body that is already here whole leaves with the head in one write. Otherwise the head leaves
+  // at once, so that a streamed answer starts before its first piece.
+  std::string head = serialized_head(res.base());
+  bool whole_body_here = parser.is_done() || (length && conn.buffer.size() >= *length);
+  if (!whole_body_here) {
+    if (!co_await write_client(framed_write{head, {}, false, false})) {
+      co_return;
+    }
+    head.clear();
+    conn.buffer.reserve(relay_buffer_size); // room for large reads while the body streams
   }
 
   bool tap_generation =
       plan.r == metrics::route::api_generate || plan.r == metrics::route::api_chat;
   generation_tap tap;
   clock::time_point first_byte{};
-  auto buffer = std::make_unique<char[]>(relay_buffer_size);
-  conn.buffer.reserve(relay_buffer_size);
-  // The upstream connection goes back to the pool as soon as its response is read, before the
-  // last piece reaches the client, so the client's next request finds it there.
-  auto release_upstream = [&] {
-    if (!upstream_released && parser.is_done() && parser.keep_alive()) {
-      upstream_released = true;
+  auto buffer = std::make_unique_for_overwrite<char[]>(relay_buffer_size);
+  for (bool last = false; !last;) {
+    std::size_t got = 0;
+    if (!parser.is_done()) {
+      parser.get().body().data = buffer.get();
+      parser.get().body().size = relay_buffer_size;
+      conn.stream.expires_after(cfg.idle_timeout);
+      auto [rec, n] = co_await http::async_read_some(conn.stream, conn.buffer, parser, use_tuple);
+      if (rec && rec != http::error::need_buffer) {
+        // The head is gone (a body that was here whole cannot fail): all that is left is to end
+        // the response early, so the client sees a truncated body rather than a complete one.
+        if (rec != net::error::operation_aborted) {
+          svc.rec.upstream_failed(upstream_failure_kind(classify_upstream_error(rec, false)));
+        }
+        out.keep_alive = false;
+        co_return;
+      }
+      got = relay_buffer_size - parser.get().body().size;
+    }
+    last = parser.is_done();
+    if (last && parser.keep_alive() && !progress.upstream_released) {
+      // Back to the pool before the last piece reaches the client, so that the client's next
+      // request finds it there.
+      progress.upstream_released = true;
       svc.up.give_back(std::move(conn));
     }
-  };
-  while (!parser.is_done()) {
-    parser.get().body().data = buffer.get();
-    parser.get().body().size = relay_buffer_size;
-    conn.stream.expires_after(cfg.idle_timeout);
-    auto [rec, n] = co_await http::async_read_some(conn.stream, conn.buffer, parser, use_tuple);
-    if (rec && rec != http::error::need_buffer) {
-      // Headers are gone: all that is left is to end the response early, so the client sees a
-      // truncated body rather than a complete-looking one.
-      if (rec != net::error::operation_aborted) {
-        svc.rec.upstream_failed(upstream_failure_kind(classify_upstream_error(rec, false)));
-      }
-      out.keep_alive = false;
-      co_return;
-    }
-    release_upstream();
-    std::size_t got = relay_buffer_size - parser.get().body().size;
-    if (got == 0) {
+    if (got == 0 && !last) {
       continue;
     }
-    if (first_byte == clock::time_point{}) {
+    if (got > 0 && first_byte == clock::time_point{}) {
       first_byte = clock::now();
     }
-    auto data = net::buffer(buffer.get(), got);
-    client.stream.expires_after(cfg.idle_timeout);
-    auto [wec, w] =
-        chunked ? co_await net::async_write(client.stream, http::make_chunk(data), use_tuple)
-                : co_await net::async_write(client.stream, data, use_tuple);
-    if (wec) {
-      out.client_gone = true;
-      out.keep_alive = false;
+    // From here a client that closes has read the whole answer (or the write below fails).
+    progress.response_complete = last;
+    if (!co_await write_client(framed_write{head, net::buffer(buffer.get(), got), chunked, last})) {
       co_return;
     }
+    head.clear();
     out.bytes_out += got;
     if (tap_generation) {
       tap.feed({buffer.get(), got});
     }
   }
-  if (chunked) {
-    client.stream.expires_after(cfg.idle_timeout);
-    auto [wec, w] = co_await net::async_write(client.stream, http::make_chunk_last(), use_tuple);
-    if (wec) {
-      out.client_gone = true;
-      out.keep_alive = false;
-      co_return;
-    }
-  }
-  response_complete = true;
-  release_upstream();
 
   if (tap_generation && status == 200) {
     tap.finish();
@@ -279,19 +307,15 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
     }
   }
 
-  http::request_serializer<http::empty_body> serializer{upstream_req};
-  conn.stream.expires_after(cfg.idle_timeout);
-  auto [hec, hn] = co_await http::async_write_header(conn.stream, serializer, use_tuple);
-  error_code send_ec = hec ? classify_upstream_error(hec, false) : error_code{};
+  std::string head = serialized_head(upstream_req);
+  error_code send_ec;
   bool client_failed = false;
-  if (!send_ec && streaming_body) {
-    send_ec = co_await send_streamed_body(client, conn, *source.streaming, chunked_upload, cfg,
-                                          out.bytes_in, client_failed);
-  } else if (!send_ec && !source.buffered.empty()) {
-    conn.stream.expires_after(cfg.idle_timeout);
-    auto [bec, bn] =
-        co_await net::async_write(conn.stream, net::buffer(source.buffered), use_tuple);
-    send_ec = bec ? classify_upstream_error(bec, false) : error_code{};
+  if (streaming_body) {
+    send_ec = co_await send_streamed_body(client, conn, *source.streaming, std::move(head),
+                                          chunked_upload, cfg, out.bytes_in, client_failed);
+  } else {
+    send_ec = co_await write_upstream(
+        conn, framed_write{head, net::buffer(source.buffered), false, true}, cfg);
     out.bytes_in = source.buffered.size();
   }
   if (client_failed) {
@@ -306,22 +330,20 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
   // does for a blob it already has): read and relay that answer. With none, the response phase
   // answers with the proxy's own error.
 
-  bool client_gone = false;
-  bool response_complete = false;
-  bool upstream_released = false; // given back to the pool: `conn` is no longer ours
+  relay_progress progress{&conn};
   response_plan plan{header.method(), header.version(), client_keep_alive, r};
-  co_await (relay_response(client, svc, conn, plan, out, response_complete, upstream_released) ||
-            watch_for_disconnect(client.stream.socket(), [&] {
-              // A client that closes right after reading the whole answer did not leave early.
-              if (response_complete) {
-                return;
+  co_await (relay_response(client, svc, plan, out, progress) ||
+            watch_for_disconnect(client.stream.socket(), [p = &progress] {
+              if (p->response_complete) {
+                return false;
               }
-              client_gone = true;
-              if (!upstream_released) {
-                conn.stream.close();
+              p->client_gone = true;
+              if (!p->upstream_released) {
+                p->conn->stream.close();
               }
+              return true;
             }));
-  if (client_gone) {
+  if (progress.client_gone) {
     out.client_gone = true;
     out.keep_alive = false;
   }
@@ -336,7 +358,9 @@ awaitable<request_outcome> relay_streaming(client_side& client, services& svc,
   http::request<http::empty_body> header = parser.get();
   http::request_parser<http::buffer_body> body_parser{std::move(parser)};
   auto out = co_await relay(client, svc, header, body_source{&body_parser, {}}, r);
-  client.buffer.shrink_to_fit(); // idle keep-alive connections keep only a small buffer
+  if (client.buffer.capacity() > idle_client_buffer_limit) {
+    client.buffer.shrink_to_fit(); // idle keep-alive connections keep only a small buffer
+  }
   co_return out;
 }
 

@@ -49,7 +49,7 @@ awaitable<boost::system::result<upstream_connection>> upstream::connect(net::any
       ::close(idle.fd);
       continue;
     }
-    co_return upstream_connection{beast::tcp_stream{std::move(socket)}, {}, true};
+    co_return upstream_connection{beast::tcp_stream{std::move(socket)}, {}, true, idle.protocol};
   }
 
   error_code ec;
@@ -81,7 +81,7 @@ awaitable<boost::system::result<upstream_connection>> upstream::connect(net::any
                                         : errc::upstream_unreachable);
   }
   stream.socket().set_option(tcp::no_delay{true}, ec);
-  co_return upstream_connection{std::move(stream), {}, false};
+  co_return upstream_connection{std::move(stream), {}, false, ep.protocol()};
 }
 
 void upstream::give_back(upstream_connection&& conn) {
@@ -90,18 +90,14 @@ void upstream::give_back(upstream_connection&& conn) {
     return; // leftover bytes mean the framing went wrong: never reuse
   }
   conn.stream.expires_never();
-  error_code ec;
-  auto protocol = socket.local_endpoint(ec).protocol();
-  if (ec) {
-    return;
-  }
   std::lock_guard lock{idle_mutex_};
   if (closed_ || idle_.size() >= cfg_.max_idle_upstream) {
     return; // the stream's destructor closes it
   }
+  error_code ec;
   int fd = socket.release(ec);
   if (!ec) {
-    idle_.push_back({fd, protocol});
+    idle_.push_back({fd, conn.protocol});
   }
 }
 
@@ -172,6 +168,7 @@ awaitable<exchange_outcome> exchange(upstream_connection& conn,
   if (wec) {
     co_return exchange_outcome{classify_upstream_error(wec, false), false};
   }
+  conn.buffer.reserve(upstream_first_read_size);
   conn.stream.expires_after(cfg.header_timeout);
   auto [hec, header_bytes] =
       co_await http::async_read_header(conn.stream, conn.buffer, parser, use_tuple);

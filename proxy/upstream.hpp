@@ -23,11 +23,16 @@
 
 namespace meter {
 
+// The free capacity given to a connection's buffer before reading a response head: room for a
+// whole small answer in the first read (Beast reads into the free capacity, at least 512 bytes).
+inline constexpr std::size_t upstream_first_read_size = 16 * 1024;
+
 // A connection to the upstream, borrowed from the pool or freshly connected.
 struct upstream_connection {
   beast::tcp_stream stream;
   beast::flat_buffer buffer; // bytes read past the previous response stay with the connection
   bool reused = false;       // it served an earlier exchange (a failure before any byte may retry)
+  tcp protocol = tcp::v4();  // kept for re-adopting the descriptor from the idle pool
 };
 
 class upstream {

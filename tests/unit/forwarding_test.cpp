@@ -1,0 +1,164 @@
+// Unit tests of how headers cross the proxy (hop-by-hop fields, Host, X-Forwarded-*) and of the
+// byte layout of relayed messages (heads, chunk framing, gathered writes).
+#include "proxy/forwarding.hpp"
+#include "proxy/framing.hpp"
+
+#include <string>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <catch2/catch.hpp>
+
+namespace {
+
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+
+std::string flatten(const meter::framed_write& w) {
+  std::string out;
+  for (auto b : w.buffers()) {
+    out.append(static_cast<const char*>(b.data()), b.size());
+  }
+  return out;
+}
+
+http::request_header<> client_request(std::string_view extra_fields) {
+  std::string raw = "POST /api/chat?x=1 HTTP/1.1\r\nHost: meter.local:11435\r\n" +
+                    std::string{extra_fields} + "\r\n";
+  http::request_parser<http::empty_body> parser;
+  boost::system::error_code ec;
+  parser.put(net::buffer(raw), ec);
+  REQUIRE_FALSE(ec);
+  return parser.get().base();
+}
+
+} // namespace
+
+TEST_CASE("forwarding: hop-by-hop fields and the fields Connection names stay behind",
+          "[forwarding]") {
+  http::fields from;
+  from.set(http::field::connection, "keep-alive, X-Private");
+  from.set(http::field::keep_alive, "timeout=5");
+  from.set(http::field::transfer_encoding, "chunked");
+  from.set(http::field::content_length, "12");
+  from.set(http::field::upgrade, "h2c");
+  from.set(http::field::te, "trailers");
+  from.set("x-private", "secret");
+  from.set(http::field::content_type, "application/json");
+  from.insert("Access-Control-Allow-Origin", "*");
+  from.insert("Set-Cookie", "a=1");
+  from.insert("Set-Cookie", "b=2");
+  http::fields to;
+  meter::copy_end_to_end_fields(from, to);
+  CHECK(to.count(http::field::connection) == 0);
+  CHECK(to.count(http::field::keep_alive) == 0);
+  CHECK(to.count(http::field::transfer_encoding) == 0);
+  CHECK(to.count(http::field::content_length) == 0);
+  CHECK(to.count(http::field::upgrade) == 0);
+  CHECK(to.count(http::field::te) == 0);
+  CHECK(to.count("X-Private") == 0);
+  CHECK(to[http::field::content_type] == "application/json");
+  CHECK(to["Access-Control-Allow-Origin"] == "*");
+  CHECK(to.count("Set-Cookie") == 2); // repeated fields keep every value, in order
+  auto cookies = to.equal_range("Set-Cookie");
+  CHECK(cookies.first->value() == "a=1");
+}
+
+TEST_CASE("forwarding: the upstream request keeps method, target and Origin, sets Host and "
+          "X-Forwarded-*",
+          "[forwarding]") {
+  auto client = client_request("Origin: http://app.example\r\nExpect: 100-continue\r\n"
+                               "X-Forwarded-For: 10.0.0.1\r\nContent-Length: 5\r\n");
+  meter::forward_context ctx{"192.0.2.7", "127.0.0.1:11434", false};
+  auto up = meter::upstream_request_header(client, ctx);
+  CHECK(up.method_string() == "POST");
+  CHECK(up.target() == "/api/chat?x=1");
+  CHECK(up.version() == 11);
+  CHECK(up[http::field::host] == "127.0.0.1:11434");
+  CHECK(up[http::field::origin] == "http://app.example");
+  CHECK(up.count(http::field::expect) == 0);
+  CHECK(up.count(http::field::content_length) == 0);
+  CHECK(up["X-Forwarded-For"] == "10.0.0.1, 192.0.2.7");
+  CHECK(up["X-Forwarded-Proto"] == "http");
+  CHECK(up["X-Forwarded-Host"] == "meter.local:11435");
+
+  SECTION("--preserve-host keeps the client's Host") {
+    ctx.preserve_host = true;
+    CHECK(meter::upstream_request_header(client, ctx)[http::field::host] == "meter.local:11435");
+  }
+}
+
+TEST_CASE("forwarding: which responses carry a body", "[forwarding]") {
+  CHECK(meter::response_has_body(http::verb::get, 200));
+  CHECK(meter::response_has_body(http::verb::post, 404));
+  CHECK_FALSE(meter::response_has_body(http::verb::head, 200));
+  CHECK_FALSE(meter::response_has_body(http::verb::get, 204));
+  CHECK_FALSE(meter::response_has_body(http::verb::get, 304));
+  CHECK_FALSE(meter::response_has_body(http::verb::get, 101));
+}
+
+TEST_CASE("framing: a head is the start line, the fields in order and a blank line", "[framing]") {
+  http::response_header<> res;
+  res.version(11);
+  res.result(418);
+  res.reason("I'm A Teapot");
+  res.set(http::field::content_type, "text/plain");
+  res.insert("X-B", "2");
+  res.insert("X-A", "1");
+  res.set(http::field::content_length, "3");
+  CHECK(meter::serialized_head(res) == "HTTP/1.1 418 I'm A Teapot\r\nContent-Type: text/plain\r\n"
+                                       "X-B: 2\r\nX-A: 1\r\nContent-Length: 3\r\n\r\n");
+
+  http::request_header<> req;
+  req.method(http::verb::get);
+  req.target("/api/tags");
+  req.version(11);
+  req.set(http::field::host, "h:1");
+  CHECK(meter::serialized_head(req) == "GET /api/tags HTTP/1.1\r\nHost: h:1\r\n\r\n");
+
+  http::response_header<> old;
+  old.version(10);
+  old.result(200);
+  CHECK(meter::serialized_head(old) == "HTTP/1.0 200 OK\r\n\r\n");
+}
+
+TEST_CASE("framing: one write holds the head, a framed piece and the end of the body",
+          "[framing]") {
+  std::string data = std::string(26, 'x');
+  auto piece = net::buffer(data);
+  SECTION("identity framing copies the piece as it is") {
+    meter::framed_write w{"HEAD\r\n\r\n", piece, false, true};
+    CHECK(flatten(w) == "HEAD\r\n\r\n" + data);
+    CHECK(w.size() == 8 + data.size());
+  }
+  SECTION("a chunk carries its size in hex") {
+    meter::framed_write w{"", piece, true, false};
+    CHECK(flatten(w) == "1a\r\n" + data + "\r\n");
+  }
+  SECTION("the last piece ends the chunked body") {
+    meter::framed_write w{"H", piece, true, true};
+    CHECK(flatten(w) == "H1a\r\n" + data + "\r\n0\r\n\r\n");
+  }
+  SECTION("an empty piece is never sent as a chunk, which would end the body early") {
+    meter::framed_write w{"H", net::const_buffer{}, true, false};
+    CHECK(flatten(w) == "H");
+    meter::framed_write end{"", net::const_buffer{}, true, true};
+    CHECK(flatten(end) == "0\r\n\r\n");
+  }
+  SECTION("what the proxy writes parses back to the same body") {
+    std::string big(70000, 'y');
+    meter::framed_write first{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                              net::buffer(big), true, false};
+    meter::framed_write second{"", piece, true, true};
+    std::string wire = flatten(first) + flatten(second);
+    http::response_parser<http::string_body> parser;
+    boost::system::error_code ec;
+    parser.eager(true);
+    parser.put(net::buffer(wire), ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(parser.is_done());
+    CHECK(parser.get().body() == big + data);
+  }
+}
