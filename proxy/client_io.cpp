@@ -1,20 +1,9 @@
 // Client-facing I/O steps; see client_io.hpp.
 #include "proxy/client_io.hpp"
 
-#include <sys/socket.h>
-
 #include "proxy/forwarding.hpp"
 
 namespace meter {
-
-namespace {
-
-awaitable<void> wait_until_cancelled(const net::any_io_executor& ex) {
-  net::steady_timer forever{ex, net::steady_timer::time_point::max()};
-  co_await forever.async_wait(use_tuple);
-}
-
-} // namespace
 
 awaitable<request_outcome>
 write_response(client_side& client, http::response<http::string_body> res, const config& cfg) {
@@ -69,26 +58,46 @@ continue_if_expected(client_side& client, const http::request_header<>& header, 
   co_return ec;
 }
 
-awaitable<void> watch_for_disconnect(tcp::socket& client, std::function<bool()> on_gone) {
-  for (;;) {
-    auto [ec] = co_await client.async_wait(tcp::socket::wait_read, use_tuple);
-    if (ec == net::error::operation_aborted) {
-      co_return;
-    }
-    char byte;
-    ssize_t n = ::recv(client.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-      if (!on_gone()) {
-        co_await wait_until_cancelled(client.get_executor());
-      }
-      co_return;
-    }
-    if (n > 0) {
-      co_await wait_until_cancelled(
-          client.get_executor()); // the client sent more bytes (pipelining)
-      co_return;
-    }
+// The pending receive holds the state, not the watch: its handler may run after the watch (and
+// the frame it lives in) is gone, and then only reads `armed`.
+struct disconnect_watch::state {
+  tcp::socket& socket;
+  std::function<void()> on_gone;
+  bool armed = true;
+  char peeked = 0;
+};
+
+disconnect_watch::disconnect_watch(tcp::socket& client, std::function<void()> on_gone)
+    : state_(std::make_shared<state>(client, std::move(on_gone))) {
+  // A peeking receive, not a wait: Asio tries it at once only when the socket may have become
+  // readable since its last read, so arming the watch usually costs no system call, and what it
+  // sees stays in the socket for the next request.
+  auto& s = *state_;
+  s.socket.async_receive(net::buffer(&s.peeked, 1), tcp::socket::message_peek,
+                         [s = state_](error_code ec, std::size_t n) {
+                           if (!s->armed) {
+                             return;
+                           }
+                           s->armed = false;
+                           if (!ec && n > 0) {
+                             return; // early bytes of the next request: a close can no longer be
+                                     // told apart
+                           }
+                           s->on_gone();
+                         });
+}
+
+disconnect_watch::~disconnect_watch() {
+  stop();
+}
+
+void disconnect_watch::stop() {
+  if (!state_->armed) {
+    return;
   }
+  state_->armed = false;
+  error_code ec;
+  state_->socket.cancel(ec); // the caller has no other operation pending on the client socket
 }
 
 } // namespace meter

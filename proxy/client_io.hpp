@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "proxy/errors.hpp"
@@ -29,11 +30,24 @@ awaitable<request_outcome> write_error(client_side& client, unsigned version, bo
 awaitable<error_code> continue_if_expected(client_side& client,
                                            const http::request_header<>& header, const config& cfg);
 
-// Watches for the client closing its connection while the caller works for it, until cancelled.
-// On a close it calls `on_gone`, which returns whether the caller's work should stop (the watch
-// then completes) or the close is expected (the whole answer was already handed to the socket) and
-// the watch waits to be cancelled. Bytes the client sends early (a pipelined request) are left
-// unread: after that the watch can no longer tell a close apart and waits to be cancelled.
-awaitable<void> watch_for_disconnect(tcp::socket& client, std::function<bool()> on_gone);
+// Watches the client connection for a close while the caller works on its request: one pending
+// peeking receive on the socket, no coroutine of its own. When the client closes or resets the
+// connection before stop(), `on_gone` runs once on the connection's executor; it is how the
+// caller's work is told to end (by closing its upstream connections). Bytes the client sends early
+// (a pipelined request) end the watch silently: after them a close can no longer be told apart. The
+// caller must have no other operation pending on the client socket when it calls stop().
+class disconnect_watch {
+public:
+  disconnect_watch(tcp::socket& client, std::function<void()> on_gone);
+  ~disconnect_watch();
+  disconnect_watch(const disconnect_watch&) = delete;
+  disconnect_watch& operator=(const disconnect_watch&) = delete;
+
+  void stop();
+
+private:
+  struct state;
+  std::shared_ptr<state> state_;
+};
 
 } // namespace meter

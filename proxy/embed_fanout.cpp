@@ -4,7 +4,6 @@
 #include <optional>
 #include <vector>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <simdjson.h>
 
 #include "proxy/client_io.hpp"
@@ -19,7 +18,6 @@ namespace meter {
 
 namespace {
 
-using namespace net::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 
 // Bound on one single-input reply. Not --request-body-limit, which is about what clients send: a
@@ -33,7 +31,8 @@ struct batch_failure {
   std::optional<http::response<http::string_body>> upstream_reply;
 };
 
-// State of one split request, shared by its workers. Everything runs on the client's strand.
+// State of one split request, shared by its workers. Everything runs on the client connection's
+// I/O thread.
 struct fanout {
   fanout(client_side& client, services& svc, const http::request_header<>& client_header,
          const embed_split& split, std::string_view model)
@@ -95,8 +94,9 @@ void record_input(fanout& f, metrics::input_outcome outcome, clock::duration dur
   f.svc.rec.embed_input(e);
 }
 
-// One sub-call: request i on a pooled or new connection. A reused connection that fails before
-// any response byte was probably closed by the upstream while idle: retry on another.
+// One sub-call: request i on a pooled or new connection. A reused connection that is closed or
+// reset before any response byte was probably closed by the upstream while idle: retry on another
+// (never after a timeout, which would double the wait).
 awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::duration queue_wait) {
   const config& cfg = f.svc.cfg;
   http::request<http::string_body> request{f.upstream_header};
@@ -113,7 +113,7 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
       f.fail({connected.error(), std::nullopt});
       co_return;
     }
-    upstream_connection conn = std::move(*connected);
+    upstream_connection& conn = **connected;
     http::response_parser<http::string_body> parser;
     parser.header_limit(cfg.header_limit);
     parser.body_limit(max_embed_reply_bytes);
@@ -128,7 +128,8 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
       co_return;
     }
     if (outcome.ec) {
-      if (conn.reused && !outcome.response_started && attempt < 2) {
+      if (conn.reused && !outcome.response_started && outcome.ec == errc::upstream_reset &&
+          attempt < 2) {
         continue;
       }
       f.svc.rec.upstream_failed(upstream_failure_kind(outcome.ec));
@@ -139,7 +140,7 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
 
     auto reply = parser.release();
     if (reply.keep_alive()) {
-      f.svc.up.give_back(std::move(conn));
+      f.svc.up.give_back(std::move(*connected));
     }
     if (reply.result() != http::status::ok) {
       if (reply.result_int() >= 500) {
@@ -289,11 +290,12 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
 
   auto started = clock::now();
   fanout f{client, svc, header, *split, split->model};
-  co_await (run_workers(f) || watch_for_disconnect(client.stream.socket(), [&] {
-              f.client_gone = true;
-              f.stop();
-              return true;
-            }));
+  disconnect_watch watch{client.stream.socket(), [&f] {
+                           f.client_gone = true;
+                           f.stop();
+                         }};
+  co_await run_workers(f);
+  watch.stop();
   auto elapsed = clock::now() - started;
   std::size_t inputs = split->inputs.size();
 

@@ -10,7 +10,7 @@ namespace meter::log {
 
 namespace {
 
-std::atomic<bool> access_enabled{true};
+std::atomic<bool> access_on{true};
 
 spdlog::logger& logger() {
   // stderr only: stdout carries nothing but the "listening on" line that tools wait for.
@@ -26,7 +26,7 @@ spdlog::logger& logger() {
 } // namespace
 
 void init(bool access) {
-  access_enabled.store(access, std::memory_order_relaxed);
+  access_on.store(access, std::memory_order_relaxed);
   logger();
 }
 
@@ -41,9 +41,13 @@ void error(std::string_view message) {
 }
 
 void access(std::string_view line) {
-  if (access_enabled.load(std::memory_order_relaxed)) {
+  if (access_on.load(std::memory_order_relaxed)) {
     logger().info(line);
   }
+}
+
+bool access_enabled() {
+  return access_on.load(std::memory_order_relaxed);
 }
 
 } // namespace meter::log

@@ -13,5 +13,6 @@ void info(std::string_view message);
 void warn(std::string_view message);
 void error(std::string_view message);
 void access(std::string_view line);
+bool access_enabled(); // callers skip formatting a line nobody reads
 
 } // namespace meter::log

@@ -9,12 +9,12 @@
 #include <csignal>
 #include <cstdio>
 #include <thread>
-#include <vector>
 
 #include <fmt/format.h>
 
 #include "metrics/prometheus_recorder.hpp"
 #include "proxy/config.hpp"
+#include "proxy/io_threads.hpp"
 #include "proxy/log.hpp"
 #include "proxy/own_routes.hpp"
 #include "proxy/server.hpp"
@@ -44,11 +44,11 @@ int run(const config& cfg) {
 
   unsigned threads =
       cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
-  net::io_context ioc{static_cast<int>(threads)};
+  io_threads io{threads};
   std::atomic<bool> stopping{false};
-  upstream up{ioc, cfg, *recorder};
+  upstream up{io, cfg, *recorder};
   services svc{cfg, up, *recorder, [&] { return recorder->render(); }, stopping};
-  server srv{ioc, svc};
+  server srv{io, svc};
   if (auto error = srv.bind()) {
     std::fprintf(stderr, "ollama-meter: %s\n", error->c_str());
     return 1;
@@ -62,31 +62,25 @@ int run(const config& cfg) {
                             ? fmt::format(", metrics on {}", url_of(*srv.metrics_endpoint()))
                             : std::string{}));
   srv.start();
-  // The probe's cancellation signal is only touched on the probe's strand.
-  auto probe_strand = net::make_strand(ioc);
+  // The probe, the signals and the stop run on the main I/O context's thread.
   net::cancellation_signal stop_probing;
-  net::co_spawn(probe_strand, probe_upstream_periodically(svc),
+  net::co_spawn(io.main(), probe_upstream_periodically(svc),
                 net::bind_cancellation_slot(stop_probing.slot(), net::detached));
 
-  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  net::signal_set signals{io.main(), SIGINT, SIGTERM};
   signals.async_wait([&](error_code ec, int signal) {
     if (ec) {
       return;
     }
     log::info(fmt::format("signal {}: finishing in-flight requests", signal));
-    net::post(probe_strand, [&] { stop_probing.emit(net::cancellation_type::terminal); });
+    stop_probing.emit(net::cancellation_type::terminal);
     srv.stop([&] {
       up.close_idle();
-      ioc.stop();
+      io.stop();
     });
   });
 
-  std::vector<std::jthread> pool;
-  for (unsigned i = 1; i < threads; ++i) {
-    pool.emplace_back([&] { ioc.run(); });
-  }
-  ioc.run();
-  pool.clear();
+  io.run();
   log::info("stopped");
   return 0;
 }

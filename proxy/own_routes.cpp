@@ -36,7 +36,7 @@ awaitable<probe_result> probe_upstream(services& svc) {
   request.set(http::field::user_agent, "ollama-meter/" METER_VERSION " health-probe");
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);
-  auto outcome = co_await exchange(*connected, request, parser, probe_cfg);
+  auto outcome = co_await exchange(**connected, request, parser, probe_cfg);
   if (outcome.ec) {
     co_return probe_result{false, 0, outcome.ec.message()};
   }

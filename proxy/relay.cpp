@@ -3,8 +3,6 @@
 
 #include <memory>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-
 #include "proxy/client_io.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/forwarding.hpp"
@@ -16,7 +14,6 @@ namespace meter {
 
 namespace {
 
-using namespace net::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 
 // Large enough for blob uploads at full speed, small enough that streams are passed on at once:
@@ -106,11 +103,10 @@ struct response_plan {
 };
 
 // How far one relayed exchange has got, shared between the response phase and the disconnect
-// watch (both on the client's strand).
+// watch (both on the client connection's I/O thread).
 struct relay_progress {
-  upstream_connection* conn;
+  upstream_lease conn;            // null once given back to the pool
   bool response_complete = false; // the write ending the response has been started
-  bool upstream_released = false; // given back to the pool: `conn` is no longer ours
   bool client_gone = false;       // the client closed before the response was complete
 };
 
@@ -119,7 +115,6 @@ struct relay_progress {
 // Fills `out` as it goes, so that a disconnect noticed by the watch keeps what was already sent.
 awaitable<void> relay_response(client_side& client, services& svc, response_plan plan,
                                request_outcome& out, relay_progress& progress) {
-  co_await net::this_coro::throw_if_cancelled(false);
   const config& cfg = svc.cfg;
   upstream_connection& conn = *progress.conn;
   http::response_parser<http::buffer_body> parser;
@@ -224,11 +219,10 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
       got = relay_buffer_size - parser.get().body().size;
     }
     last = parser.is_done();
-    if (last && parser.keep_alive() && !progress.upstream_released) {
+    if (last && parser.keep_alive() && progress.conn) {
       // Back to the pool before the last piece reaches the client, so that the client's next
       // request finds it there.
-      progress.upstream_released = true;
-      svc.up.give_back(std::move(conn));
+      svc.up.give_back(std::move(progress.conn));
     }
     if (got == 0 && !last) {
       continue;
@@ -297,7 +291,7 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
     co_return co_await write_error(client, header.version(), client_keep_alive && !streaming_body,
                                    connected.error(), cfg);
   }
-  upstream_connection conn = std::move(*connected);
+  upstream_connection& conn = **connected;
 
   request_outcome out;
   if (streaming_body) {
@@ -330,19 +324,19 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
   // does for a blob it already has): read and relay that answer. With none, the response phase
   // answers with the proxy's own error.
 
-  relay_progress progress{&conn};
+  relay_progress progress{std::move(*connected)};
   response_plan plan{header.method(), header.version(), client_keep_alive, r};
-  co_await (relay_response(client, svc, plan, out, progress) ||
-            watch_for_disconnect(client.stream.socket(), [p = &progress] {
-              if (p->response_complete) {
-                return false;
-              }
-              p->client_gone = true;
-              if (!p->upstream_released) {
-                p->conn->stream.close();
-              }
-              return true;
-            }));
+  disconnect_watch watch{client.stream.socket(), [p = &progress] {
+                           if (p->response_complete) {
+                             return; // the whole answer was handed to the socket before the close
+                           }
+                           p->client_gone = true;
+                           if (p->conn) {
+                             p->conn->stream.close(); // ends the response phase
+                           }
+                         }};
+  co_await relay_response(client, svc, plan, out, progress);
+  watch.stop();
   if (progress.client_gone) {
     out.client_gone = true;
     out.keep_alive = false;

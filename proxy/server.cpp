@@ -14,10 +14,10 @@ namespace meter {
 
 using clock = std::chrono::steady_clock;
 
-// A session as seen by stop(): its strand, its stream, and whether it waits between requests.
-// Only touched on the session's strand; stop() reaches it by posting there.
+// A session as seen by stop(): its executor, its stream, and whether it waits between requests.
+// Only touched on the session's I/O thread; stop() reaches it by posting there.
 struct server::session_entry {
-  net::any_io_executor strand;
+  net::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;
   bool idle = true;
 };
@@ -97,15 +97,15 @@ awaitable<void> reject_request(beast::tcp_stream& stream, http::status status,
 
 } // namespace
 
-server::server(net::io_context& ioc, services& svc)
-    : ioc_(ioc), svc_(svc), api_acceptor_(net::make_strand(ioc)) {}
+server::server(io_threads& threads, services& svc)
+    : threads_(threads), svc_(svc), api_acceptor_(threads.main()) {}
 
 std::optional<std::string> server::bind() {
   if (auto error = open_acceptor(api_acceptor_, svc_.cfg.listen)) {
     return error;
   }
   if (svc_.cfg.metrics_listen) {
-    metrics_acceptor_.emplace(net::make_strand(ioc_));
+    metrics_acceptor_.emplace(threads_.main());
     if (auto error = open_acceptor(*metrics_acceptor_, *svc_.cfg.metrics_listen)) {
       return error;
     }
@@ -144,8 +144,8 @@ void server::start() {
 
 awaitable<void> server::accept_loop(tcp::acceptor& acceptor, listener_kind kind) {
   for (;;) {
-    auto strand = net::make_strand(ioc_);
-    auto [ec, socket] = co_await acceptor.async_accept(strand, use_tuple);
+    net::any_io_executor executor = threads_.next().get_executor();
+    auto [ec, socket] = co_await acceptor.async_accept(executor, use_tuple);
     if (ec == net::error::operation_aborted || !acceptor.is_open()) {
       co_return;
     }
@@ -163,14 +163,14 @@ awaitable<void> server::accept_loop(tcp::acceptor& acceptor, listener_kind kind)
     error_code opt_ec;
     socket.set_option(tcp::no_delay{true}, opt_ec);
     auto entry = std::make_shared<session_entry>();
-    entry->strand = strand;
+    entry->executor = executor;
     {
       std::lock_guard lock{sessions_mutex_};
       std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
       sessions_.push_back(entry);
     }
     active_.fetch_add(1, std::memory_order_relaxed);
-    net::co_spawn(strand, run_session(beast::tcp_stream{std::move(socket)}, entry, kind),
+    net::co_spawn(executor, run_session(beast::tcp_stream{std::move(socket)}, entry, kind),
                   [this](std::exception_ptr e) {
                     active_.fetch_sub(1, std::memory_order_relaxed);
                     if (e) {
@@ -232,10 +232,12 @@ awaitable<void> server::run_session(beast::tcp_stream stream, std::shared_ptr<se
     if (out.client_gone) {
       svc_.rec.client_disconnected(route);
     }
-    log::access(fmt::format("{} \"{} {} HTTP/{}.{}\" {} inputs={} in={} out={} {:.3f}ms{}",
-                            client.ip, method, path, version / 10, version % 10, out.status,
-                            out.inputs, out.bytes_in, out.bytes_out, elapsed.count() * 1e3,
-                            out.client_gone ? " client-gone" : ""));
+    if (log::access_enabled()) {
+      log::access(fmt::format("{} \"{} {} HTTP/{}.{}\" {} inputs={} in={} out={} {:.3f}ms{}",
+                              client.ip, method, path, version / 10, version % 10, out.status,
+                              out.inputs, out.bytes_in, out.bytes_out, elapsed.count() * 1e3,
+                              out.client_gone ? " client-gone" : ""));
+    }
     if (!out.keep_alive) {
       break;
     }
@@ -280,7 +282,7 @@ void server::close_sessions(bool idle_only) {
   std::lock_guard lock{sessions_mutex_};
   for (auto& weak : sessions_) {
     if (auto entry = weak.lock()) {
-      net::post(entry->strand, [entry, idle_only] {
+      net::post(entry->executor, [entry, idle_only] {
         if (entry->stream != nullptr && (entry->idle || !idle_only)) {
           entry->stream->close();
         }
@@ -302,11 +304,11 @@ void server::stop(std::function<void()> on_drained) {
     });
   }
   close_sessions(true);
-  net::co_spawn(ioc_, drain(std::move(on_drained)), net::detached);
+  net::co_spawn(threads_.main(), drain(std::move(on_drained)), net::detached);
 }
 
 awaitable<void> server::drain(std::function<void()> on_drained) {
-  // Sessions end on their own strands; poll their count until none is left or time is up.
+  // Sessions end on their own threads; poll their count until none is left or time is up.
   auto deadline = clock::now() + svc_.cfg.shutdown_grace;
   net::steady_timer tick{co_await net::this_coro::executor};
   while (active_.load(std::memory_order_relaxed) > 0 && clock::now() < deadline) {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "proxy/config.hpp"
+#include "proxy/io_threads.hpp"
 #include "proxy/net.hpp"
 #include "proxy/session.hpp"
 
@@ -19,7 +20,7 @@ namespace meter {
 
 class server {
 public:
-  server(net::io_context& ioc, services& svc);
+  server(io_threads& threads, services& svc);
 
   // Binds the API listener and, with --metrics-listen, the metrics-only listener. Returns a
   // message naming the address when binding fails.
@@ -37,7 +38,7 @@ public:
   std::size_t active_sessions() const { return active_.load(std::memory_order_relaxed); }
 
 private:
-  struct session_entry; // lives on its session's strand
+  struct session_entry; // touched only on its session's I/O thread
   enum class listener_kind { api, metrics_only };
 
   awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_kind kind);
@@ -48,7 +49,7 @@ private:
   awaitable<void> drain(std::function<void()> on_drained);
   void close_sessions(bool idle_only);
 
-  net::io_context& ioc_;
+  io_threads& threads_;
   services& svc_;
   tcp::acceptor api_acceptor_;
   std::optional<tcp::acceptor> metrics_acceptor_;

@@ -26,7 +26,7 @@ struct services {
   std::atomic<bool>& stopping;                 // set on SIGINT/SIGTERM: finish, then close
 };
 
-// The client connection a request arrived on. Handlers run on its strand.
+// The client connection a request arrived on. Handlers run on its I/O thread.
 struct client_side {
   beast::tcp_stream& stream;
   beast::flat_buffer& buffer;

@@ -2,7 +2,6 @@
 #include "proxy/upstream.hpp"
 
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "proxy/errors.hpp"
 
@@ -19,37 +18,22 @@ bool still_usable(int fd) {
 
 } // namespace
 
-upstream::upstream(net::io_context& ioc, const config& cfg, metrics::recorder& rec)
-    : cfg_(cfg), rec_(rec), authority_(cfg.upstream.authority()), ioc_(ioc),
-      slots_(ioc.get_executor(), cfg.upstream_concurrency) {}
+upstream::upstream(io_threads& threads, const config& cfg, metrics::recorder& rec)
+    : cfg_(cfg), rec_(rec), authority_(cfg.upstream.authority()), threads_(threads),
+      slots_(threads.main().get_executor(), cfg.upstream_concurrency), idle_(threads.size()) {}
 
-upstream::~upstream() {
-  close_idle();
-}
+upstream::~upstream() = default; // the I/O threads have stopped: idle connections close here
 
-awaitable<boost::system::result<upstream_connection>> upstream::connect(net::any_io_executor ex) {
-  for (;;) {
-    idle_socket idle{-1, tcp::v4()};
-    {
-      std::lock_guard lock{idle_mutex_};
-      if (idle_.empty()) {
-        break;
-      }
-      idle = idle_.back();
-      idle_.pop_back();
+awaitable<boost::system::result<upstream_lease>> upstream::connect(net::any_io_executor ex) {
+  auto& idle = idle_[threads_.index_of(ex)];
+  while (!idle.empty()) {
+    upstream_lease conn = std::move(idle.back());
+    idle.pop_back();
+    idle_count_.fetch_sub(1, std::memory_order_relaxed);
+    if (still_usable(conn->stream.socket().native_handle())) {
+      conn->reused = true;
+      co_return conn;
     }
-    if (!still_usable(idle.fd)) {
-      ::close(idle.fd);
-      continue;
-    }
-    tcp::socket socket{ex};
-    error_code ec;
-    socket.assign(idle.protocol, idle.fd, ec);
-    if (ec) {
-      ::close(idle.fd);
-      continue;
-    }
-    co_return upstream_connection{beast::tcp_stream{std::move(socket)}, {}, true, idle.protocol};
   }
 
   error_code ec;
@@ -81,24 +65,26 @@ awaitable<boost::system::result<upstream_connection>> upstream::connect(net::any
                                         : errc::upstream_unreachable);
   }
   stream.socket().set_option(tcp::no_delay{true}, ec);
-  co_return upstream_connection{std::move(stream), {}, false, ep.protocol()};
+  co_return std::make_unique<upstream_connection>(std::move(stream));
 }
 
-void upstream::give_back(upstream_connection&& conn) {
-  auto& socket = conn.stream.socket();
-  if (!socket.is_open() || conn.buffer.size() != 0) {
+void upstream::give_back(upstream_lease conn) {
+  if (!conn->stream.socket().is_open() || conn->buffer.size() != 0) {
     return; // leftover bytes mean the framing went wrong: never reuse
   }
-  conn.stream.expires_never();
-  std::lock_guard lock{idle_mutex_};
-  if (closed_ || idle_.size() >= cfg_.max_idle_upstream) {
+  if (closed_.load(std::memory_order_relaxed)) {
     return; // the stream's destructor closes it
   }
-  error_code ec;
-  int fd = socket.release(ec);
-  if (!ec) {
-    idle_.push_back({fd, conn.protocol});
+  if (idle_count_.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_idle_upstream) {
+    idle_count_.fetch_sub(1, std::memory_order_relaxed);
+    return;
   }
+  conn->stream.expires_never();
+  if (conn->buffer.capacity() > upstream_first_read_size) {
+    conn->buffer.shrink_to_fit(); // an idle connection keeps only a small buffer
+  }
+  auto& idle = idle_[threads_.index_of(conn->stream.get_executor())];
+  idle.push_back(std::move(conn));
 }
 
 awaitable<error_code> upstream::acquire_slot() {
@@ -123,12 +109,13 @@ void upstream::release_slot() {
 }
 
 void upstream::close_idle() {
-  std::lock_guard lock{idle_mutex_};
-  closed_ = true;
-  for (auto& idle : idle_) {
-    ::close(idle.fd);
+  closed_.store(true, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < idle_.size(); ++i) {
+    net::post(threads_.at(i), [this, i] {
+      idle_count_.fetch_sub(idle_[i].size(), std::memory_order_relaxed);
+      idle_[i].clear();
+    });
   }
-  idle_.clear();
 }
 
 error_code classify_upstream_error(error_code ec, bool waiting_for_header) {

@@ -2,23 +2,24 @@
 // of embed calls in flight. A pool of several Ollama servers would be several `upstream` objects
 // behind a chooser; the fan-out only asks for "an upstream" and never names its address.
 //
-// Thread safety: every member function may be called from any thread. A borrowed connection is
-// used by one coroutine at a time, on the executor it was borrowed for.
+// Thread safety: every member function may be called from any thread, except that connect() and
+// give_back() run on the I/O thread whose executor they are given (or the connection has). A
+// borrowed connection is used by one coroutine at a time, on the executor it was borrowed for.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
-
-#include <atomic>
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/system/result.hpp>
 
 #include "metrics/recorder.hpp"
 #include "proxy/config.hpp"
+#include "proxy/io_threads.hpp"
 #include "proxy/net.hpp"
 
 namespace meter {
@@ -32,25 +33,27 @@ struct upstream_connection {
   beast::tcp_stream stream;
   beast::flat_buffer buffer; // bytes read past the previous response stay with the connection
   bool reused = false;       // it served an earlier exchange (a failure before any byte may retry)
-  tcp protocol = tcp::v4();  // kept for re-adopting the descriptor from the idle pool
 };
+
+// Connections are handed around by pointer: moving a Beast stream allocates a new one.
+using upstream_lease = std::unique_ptr<upstream_connection>;
 
 class upstream {
 public:
-  upstream(net::io_context& ioc, const config& cfg, metrics::recorder& rec);
+  upstream(io_threads& threads, const config& cfg, metrics::recorder& rec);
   ~upstream();
   upstream(const upstream&) = delete;
   upstream& operator=(const upstream&) = delete;
 
   const std::string& authority() const { return authority_; }
 
-  // Borrows an idle connection re-homed onto `ex`, or connects a new one within the connect
-  // timeout. Errors: errc::upstream_unreachable, errc::upstream_connect_timeout.
-  awaitable<boost::system::result<upstream_connection>> connect(net::any_io_executor ex);
+  // Borrows an idle connection of `ex`'s I/O thread, or connects a new one on `ex` within the
+  // connect timeout. Errors: errc::upstream_unreachable, errc::upstream_connect_timeout.
+  awaitable<boost::system::result<upstream_lease>> connect(net::any_io_executor ex);
 
-  // Returns a connection whose last exchange ended cleanly with keep-alive; it is closed instead
-  // when the pool is full or the proxy is stopping.
-  void give_back(upstream_connection&& conn);
+  // Returns a connection whose last exchange ended cleanly with keep-alive to its I/O thread's
+  // idle list; it is closed instead when --max-idle-upstream are idle or the proxy is stopping.
+  void give_back(upstream_lease conn);
 
   // Waits for one of the --upstream-concurrency slots. Errors: errc::server_busy when
   // --max-queued callers already wait; operation_aborted when the calling coroutine is cancelled.
@@ -68,18 +71,15 @@ private:
   const config& cfg_;
   metrics::recorder& rec_;
   std::string authority_;
-  net::io_context& ioc_;
+  io_threads& threads_;
   slot_channel slots_;
   std::atomic<std::size_t> queued_{0};
 
-  // Idle connections are kept as bare descriptors so that any strand can adopt them.
-  struct idle_socket {
-    int fd;
-    tcp protocol;
-  };
-  std::mutex idle_mutex_;
-  std::vector<idle_socket> idle_;
-  bool closed_ = false;
+  // Idle connections, one list per I/O thread, each touched only on its own thread: a pooled
+  // connection keeps its registration with the reactor it was opened on.
+  std::vector<std::vector<upstream_lease>> idle_;
+  std::atomic<std::size_t> idle_count_{0};
+  std::atomic<bool> closed_{false};
 };
 
 // Writes a complete request and reads the whole response (header within --header-timeout, then

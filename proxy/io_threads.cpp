@@ -1,0 +1,49 @@
+// One io_context per I/O thread; see io_threads.hpp.
+#include "proxy/io_threads.hpp"
+
+#include <thread>
+
+namespace meter {
+
+io_threads::io_threads(unsigned count) {
+  for (unsigned i = 0; i < std::max(1u, count); ++i) {
+    // Concurrency hint 1: each context is run by one thread, so Asio can skip some locking.
+    contexts_.push_back(std::make_unique<net::io_context>(1));
+    guards_.push_back(net::make_work_guard(*contexts_.back()));
+  }
+}
+
+net::io_context& io_threads::next() {
+  auto& ctx = *contexts_[next_];
+  next_ = (next_ + 1) % contexts_.size();
+  return ctx;
+}
+
+std::size_t io_threads::index_of(const net::any_io_executor& ex) const {
+  const auto* ctx = &net::query(ex, net::execution::context);
+  for (std::size_t i = 0; i < contexts_.size(); ++i) {
+    if (ctx == contexts_[i].get()) {
+      return i;
+    }
+  }
+  return 0;
+}
+
+void io_threads::run() {
+  std::vector<std::jthread> others;
+  for (std::size_t i = 1; i < contexts_.size(); ++i) {
+    others.emplace_back([ctx = contexts_[i].get()] { ctx->run(); });
+  }
+  contexts_.front()->run();
+}
+
+void io_threads::stop() {
+  for (auto& guard : guards_) {
+    guard.reset();
+  }
+  for (auto& ctx : contexts_) {
+    ctx->stop();
+  }
+}
+
+} // namespace meter

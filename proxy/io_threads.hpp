@@ -1,0 +1,41 @@
+// The I/O threads: one io_context per thread, each run by that thread alone. A client connection
+// lives on one context for its whole life, so its handlers need no strand, and the upstream
+// connections it borrows stay registered with that context's reactor.
+//
+// Thread safety: next() is for the accept loop (one thread); index_of() and stop() may be called
+// from any thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "proxy/net.hpp"
+
+namespace meter {
+
+class io_threads {
+public:
+  explicit io_threads(unsigned count);
+  io_threads(const io_threads&) = delete;
+  io_threads& operator=(const io_threads&) = delete;
+
+  std::size_t size() const { return contexts_.size(); }
+  net::io_context& main() { return *contexts_.front(); } // listeners, signals, health probe
+  net::io_context& next();                               // round-robin, for a new connection
+  net::io_context& at(std::size_t i) { return *contexts_[i]; }
+
+  // The index of the context `ex` belongs to (0 for an executor of none of them).
+  std::size_t index_of(const net::any_io_executor& ex) const;
+
+  // Runs every context, context 0 on the calling thread; returns after stop() once all are done.
+  void run();
+  void stop();
+
+private:
+  using work_guard = net::executor_work_guard<net::io_context::executor_type>;
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<work_guard> guards_;
+  std::size_t next_ = 0;
+};
+
+} // namespace meter
