@@ -3,9 +3,7 @@
 
 #include <charconv>
 
-#include <boost/beast/core/buffers_range.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/status.hpp>
 
 namespace meter {
 
@@ -14,24 +12,24 @@ namespace net = boost::asio;
 
 namespace {
 
-template <bool isRequest>
-std::string head_bytes(const http::header<isRequest>& head) {
-  http::message<isRequest, http::empty_body> message{head};
-  http::serializer<isRequest, http::empty_body> serializer{message};
-  serializer.split(true);
-  std::string out;
-  boost::system::error_code ec;
-  while (!ec && !serializer.is_header_done()) {
-    serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
-      std::size_t n = 0;
-      for (auto b : boost::beast::buffers_range_ref(buffers)) {
-        out.append(static_cast<const char*>(b.data()), b.size());
-        n += b.size();
-      }
-      serializer.consume(n);
-    });
+// Beast's field container already holds every field the connection needs (framing, Connection):
+// a head is the start line and those fields, as Beast's serializer writes them, without copying
+// the header into a message first.
+void append_fields(std::string& out, const http::fields& fields) {
+  for (const auto& f : fields) {
+    out.append(f.name_string());
+    out.append(": ");
+    out.append(f.value());
+    out.append("\r\n");
   }
-  return out;
+  out.append("\r\n");
+}
+
+void append_version(std::string& out, unsigned version) {
+  out.append("HTTP/");
+  out.push_back(static_cast<char>('0' + version / 10));
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + version % 10));
 }
 
 constexpr std::string_view crlf = "\r\n";
@@ -40,11 +38,32 @@ constexpr std::string_view last_chunk = "0\r\n\r\n";
 } // namespace
 
 std::string serialized_head(const http::request_header<>& head) {
-  return head_bytes(head);
+  std::string out;
+  out.reserve(256);
+  out.append(head.method_string());
+  out.push_back(' ');
+  out.append(head.target());
+  out.push_back(' ');
+  append_version(out, head.version());
+  out.append("\r\n");
+  append_fields(out, head);
+  return out;
 }
 
 std::string serialized_head(const http::response_header<>& head) {
-  return head_bytes(head);
+  std::string out;
+  out.reserve(256);
+  append_version(out, head.version());
+  char code[4];
+  auto [end, ec] = std::to_chars(code, code + sizeof code, head.result_int());
+  out.push_back(' ');
+  out.append(code, end);
+  out.push_back(' ');
+  auto reason = head.reason();
+  out.append(reason.empty() ? http::obsolete_reason(head.result()) : reason);
+  out.append("\r\n");
+  append_fields(out, head);
+  return out;
 }
 
 framed_write::framed_write(std::string_view head, net::const_buffer data, bool chunked, bool last) {

@@ -1,6 +1,7 @@
 // The transparent relay; see relay.hpp.
 #include "proxy/relay.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include "proxy/client_io.hpp"
@@ -19,6 +20,12 @@ using clock = std::chrono::steady_clock;
 // Large enough for blob uploads at full speed, small enough that streams are passed on at once:
 // a read returns whatever has arrived, however little.
 constexpr std::size_t relay_buffer_size = 64 * 1024;
+
+// The relay buffer for a body of `length` bytes (unknown: streamed): no larger than the body.
+std::size_t relay_buffer_for(boost::optional<std::uint64_t> length) {
+  return length ? static_cast<std::size_t>(std::clamp<std::uint64_t>(*length, 1, relay_buffer_size))
+                : relay_buffer_size;
+}
 
 // The most buffer memory an idle keep-alive client connection keeps from its last request.
 constexpr std::size_t idle_client_buffer_limit = 4 * 1024;
@@ -62,18 +69,19 @@ awaitable<error_code> send_streamed_body(client_side& client, upstream_connectio
     }
     head.clear();
   }
-  auto buffer = std::make_unique_for_overwrite<char[]>(relay_buffer_size);
+  std::size_t buffer_size = relay_buffer_for(parser.content_length());
+  auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
   bool large = false;
   while (!parser.is_done()) {
     parser.get().body().data = buffer.get();
-    parser.get().body().size = relay_buffer_size;
+    parser.get().body().size = buffer_size;
     client.stream.expires_after(cfg.idle_timeout);
     auto [rec, n] = co_await http::async_read_some(client.stream, client.buffer, parser, use_tuple);
     if (rec && rec != http::error::need_buffer) {
       client_failed = true;
       co_return rec;
     }
-    std::size_t got = relay_buffer_size - parser.get().body().size;
+    std::size_t got = buffer_size - parser.get().body().size;
     bool last = parser.is_done();
     if (got == 0 && !last) {
       continue;
@@ -199,12 +207,13 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
       plan.r == metrics::route::api_generate || plan.r == metrics::route::api_chat;
   generation_tap tap;
   clock::time_point first_byte{};
-  auto buffer = std::make_unique_for_overwrite<char[]>(relay_buffer_size);
+  std::size_t buffer_size = relay_buffer_for(length);
+  auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
   for (bool last = false; !last;) {
     std::size_t got = 0;
     if (!parser.is_done()) {
       parser.get().body().data = buffer.get();
-      parser.get().body().size = relay_buffer_size;
+      parser.get().body().size = buffer_size;
       conn.stream.expires_after(cfg.idle_timeout);
       auto [rec, n] = co_await http::async_read_some(conn.stream, conn.buffer, parser, use_tuple);
       if (rec && rec != http::error::need_buffer) {
@@ -216,7 +225,7 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
         out.keep_alive = false;
         co_return;
       }
-      got = relay_buffer_size - parser.get().body().size;
+      got = buffer_size - parser.get().body().size;
     }
     last = parser.is_done();
     if (last && parser.keep_alive() && progress.conn) {

@@ -1,19 +1,37 @@
 // Upstream connections, the idle pool and the embed-call limiter; see upstream.hpp.
 #include "proxy/upstream.hpp"
 
-#include <sys/socket.h>
-
 #include "proxy/errors.hpp"
 
 namespace meter {
 
 namespace {
 
-// A pooled connection is usable when the peer has neither closed it nor sent unsolicited bytes.
-bool still_usable(int fd) {
-  char byte;
-  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+// Arms the pool's watch on an idle connection. Asio tries the peek at once only when the socket
+// may have become readable since its last read, so this usually costs no system call.
+void watch_idle(upstream_connection& conn) {
+  auto& w = *conn.idle;
+  w.watching = true;
+  w.broken = false;
+  conn.stream.socket().async_receive(
+      net::buffer(&w.peeked, 1), tcp::socket::message_peek,
+      [w = conn.idle, generation = ++w.generation](error_code, std::size_t) {
+        if (w->watching && w->generation == generation) {
+          w->watching = false;
+          w->broken = true;
+        }
+      });
+}
+
+// Ends the watch of a connection leaving the pool: whether it may still be used.
+bool unwatch_idle(upstream_connection& conn) {
+  if (conn.idle->broken) {
+    return false;
+  }
+  conn.idle->watching = false;
+  error_code ec;
+  conn.stream.socket().cancel(ec);
+  return !ec;
 }
 
 } // namespace
@@ -30,7 +48,7 @@ awaitable<boost::system::result<upstream_lease>> upstream::connect(net::any_io_e
     upstream_lease conn = std::move(idle.back());
     idle.pop_back();
     idle_count_.fetch_sub(1, std::memory_order_relaxed);
-    if (still_usable(conn->stream.socket().native_handle())) {
+    if (unwatch_idle(*conn)) {
       conn->reused = true;
       co_return conn;
     }
@@ -84,6 +102,9 @@ void upstream::give_back(upstream_lease conn) {
     conn->buffer.shrink_to_fit(); // an idle connection keeps only a small buffer
   }
   auto& idle = idle_[threads_.index_of(conn->stream.get_executor())];
+  auto dropped = std::erase_if(idle, [](const upstream_lease& c) { return c->idle->broken; });
+  idle_count_.fetch_sub(dropped, std::memory_order_relaxed);
+  watch_idle(*conn);
   idle.push_back(std::move(conn));
 }
 

@@ -28,11 +28,24 @@ namespace meter {
 // whole small answer in the first read (Beast reads into the free capacity, at least 512 bytes).
 inline constexpr std::size_t upstream_first_read_size = 16 * 1024;
 
+// While a connection waits in the pool, one peeking receive is pending on it: any completion
+// (the upstream closed it, reset it or sent bytes nobody asked for) makes it unusable. Shared with
+// that receive's handler, which may run after the connection is gone.
+struct idle_watch {
+  unsigned generation = 0; // of the current stay in the pool; a handler of an earlier one is stale
+  bool watching = false;
+  bool broken = false;
+  char peeked = 0;
+};
+
 // A connection to the upstream, borrowed from the pool or freshly connected.
 struct upstream_connection {
+  explicit upstream_connection(beast::tcp_stream s) : stream(std::move(s)) {}
+
   beast::tcp_stream stream;
   beast::flat_buffer buffer; // bytes read past the previous response stay with the connection
   bool reused = false;       // it served an earlier exchange (a failure before any byte may retry)
+  std::shared_ptr<idle_watch> idle = std::make_shared<idle_watch>();
 };
 
 // Connections are handed around by pointer: moving a Beast stream allocates a new one.
