@@ -61,19 +61,19 @@ continue_if_expected(client_side& client, const http::request_header<>& header, 
 // The pending receive holds the state, not the watch: its handler may run after the watch (and
 // the frame it lives in) is gone, and then only reads `armed`.
 struct disconnect_watch::state {
-  tcp::socket& socket;
+  tcp_socket& socket;
   std::function<void()> on_gone;
   bool armed = true;
   char peeked = 0;
 };
 
-disconnect_watch::disconnect_watch(tcp::socket& client, std::function<void()> on_gone)
+disconnect_watch::disconnect_watch(tcp_socket& client, std::function<void()> on_gone)
     : state_(std::make_shared<state>(client, std::move(on_gone))) {
   // A peeking receive, not a wait: Asio tries it at once only when the socket may have become
   // readable since its last read, so arming the watch usually costs no system call, and what it
   // sees stays in the socket for the next request.
   auto& s = *state_;
-  s.socket.async_receive(net::buffer(&s.peeked, 1), tcp::socket::message_peek,
+  s.socket.async_receive(net::buffer(&s.peeked, 1), tcp_socket::message_peek,
                          [s = state_](error_code ec, std::size_t n) {
                            if (!s->armed) {
                              return;

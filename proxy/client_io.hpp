@@ -38,7 +38,7 @@ awaitable<error_code> continue_if_expected(client_side& client,
 // caller must have no other operation pending on the client socket when it calls stop().
 class disconnect_watch {
 public:
-  disconnect_watch(tcp::socket& client, std::function<void()> on_gone);
+  disconnect_watch(tcp_socket& client, std::function<void()> on_gone);
   ~disconnect_watch();
   disconnect_watch(const disconnect_watch&) = delete;
   disconnect_watch& operator=(const disconnect_watch&) = delete;

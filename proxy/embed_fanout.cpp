@@ -212,7 +212,7 @@ awaitable<void> run_workers(fanout& f) {
   f.signals = std::vector<net::cancellation_signal>(workers);
   f.active.assign(workers, nullptr);
 
-  net::steady_timer all_done{ex, clock::time_point::max()};
+  steady_timer all_done{ex, clock::time_point::max()};
   std::size_t running = workers;
   for (std::size_t w = 0; w < workers; ++w) {
     net::co_spawn(ex, run_worker(f, w),

@@ -19,8 +19,8 @@ net::io_context& io_threads::next() {
   return ctx;
 }
 
-std::size_t io_threads::index_of(const net::any_io_executor& ex) const {
-  const auto* ctx = &net::query(ex, net::execution::context);
+std::size_t io_threads::index_of(const executor& ex) const {
+  const auto* ctx = &ex.context();
   for (std::size_t i = 0; i < contexts_.size(); ++i) {
     if (ctx == contexts_[i].get()) {
       return i;

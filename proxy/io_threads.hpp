@@ -25,7 +25,7 @@ public:
   net::io_context& at(std::size_t i) { return *contexts_[i]; }
 
   // The index of the context `ex` belongs to (0 for an executor of none of them).
-  std::size_t index_of(const net::any_io_executor& ex) const;
+  std::size_t index_of(const executor& ex) const;
 
   // Runs every context, context 0 on the calling thread; returns after stop() once all are done.
   void run();

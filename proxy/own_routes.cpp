@@ -49,7 +49,7 @@ awaitable<probe_result> probe_upstream(services& svc) {
 } // namespace
 
 awaitable<void> probe_upstream_periodically(services& svc) {
-  net::steady_timer timer{co_await net::this_coro::executor};
+  steady_timer timer{co_await net::this_coro::executor};
   while (!svc.stopping.load(std::memory_order_relaxed)) {
     auto probe = co_await probe_upstream(svc);
     svc.rec.upstream_health(probe.reachable);

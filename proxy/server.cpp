@@ -17,8 +17,9 @@ using clock = std::chrono::steady_clock;
 // A session as seen by stop(): its executor, its stream, and whether it waits between requests.
 // Only touched on the session's I/O thread; stop() reaches it by posting there.
 struct server::session_entry {
-  net::any_io_executor executor;
-  beast::tcp_stream* stream = nullptr;
+  explicit session_entry(executor ex) : home(std::move(ex)) {}
+  executor home;
+  tcp_stream* stream = nullptr;
   bool idle = true;
 };
 
@@ -35,7 +36,7 @@ std::optional<tcp::endpoint> resolve_listen(const endpoint_address& address, std
     return tcp::endpoint{ip, address.port};
   }
   net::io_context scratch;
-  tcp::resolver resolver{scratch};
+  tcp_resolver resolver{scratch};
   auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
   if (ec || results.empty()) {
     error = fmt::format("cannot resolve listen address {}: {}", address.authority(),
@@ -45,7 +46,7 @@ std::optional<tcp::endpoint> resolve_listen(const endpoint_address& address, std
   return results.begin()->endpoint();
 }
 
-std::optional<std::string> open_acceptor(tcp::acceptor& acceptor, const endpoint_address& address) {
+std::optional<std::string> open_acceptor(tcp_acceptor& acceptor, const endpoint_address& address) {
   std::string error;
   auto endpoint = resolve_listen(address, error);
   if (!endpoint) {
@@ -54,7 +55,7 @@ std::optional<std::string> open_acceptor(tcp::acceptor& acceptor, const endpoint
   error_code ec;
   acceptor.open(endpoint->protocol(), ec);
   if (!ec) {
-    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    acceptor.set_option(tcp_acceptor::reuse_address(true), ec);
   }
   if (!ec) {
     acceptor.bind(*endpoint, ec);
@@ -84,8 +85,8 @@ std::string_view method_label(http::verb v) {
 }
 
 // Go's server answers unparseable requests with a plain 400 and closes; so does the proxy.
-awaitable<void> reject_request(beast::tcp_stream& stream, http::status status,
-                               std::string_view text, const config& cfg) {
+awaitable<void> reject_request(tcp_stream& stream, http::status status, std::string_view text,
+                               const config& cfg) {
   http::response<http::string_body> res{status, 11};
   res.set(http::field::content_type, "text/plain; charset=utf-8");
   res.body() = text;
@@ -142,17 +143,17 @@ void server::start() {
   }
 }
 
-awaitable<void> server::accept_loop(tcp::acceptor& acceptor, listener_kind kind) {
+awaitable<void> server::accept_loop(tcp_acceptor& acceptor, listener_kind kind) {
   for (;;) {
-    net::any_io_executor executor = threads_.next().get_executor();
-    auto [ec, socket] = co_await acceptor.async_accept(executor, use_tuple);
+    executor home = threads_.next().get_executor();
+    auto [ec, socket] = co_await acceptor.async_accept(home, use_tuple);
     if (ec == net::error::operation_aborted || !acceptor.is_open()) {
       co_return;
     }
     if (ec) {
       // Out of descriptors or similar: back off instead of spinning.
       log::warn(fmt::format("accept failed: {}", ec.message()));
-      net::steady_timer pause{acceptor.get_executor(), std::chrono::milliseconds(100)};
+      steady_timer pause{acceptor.get_executor(), std::chrono::milliseconds(100)};
       co_await pause.async_wait(use_tuple);
       continue;
     }
@@ -162,15 +163,14 @@ awaitable<void> server::accept_loop(tcp::acceptor& acceptor, listener_kind kind)
     }
     error_code opt_ec;
     socket.set_option(tcp::no_delay{true}, opt_ec);
-    auto entry = std::make_shared<session_entry>();
-    entry->executor = executor;
+    auto entry = std::make_shared<session_entry>(home);
     {
       std::lock_guard lock{sessions_mutex_};
       std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
       sessions_.push_back(entry);
     }
     active_.fetch_add(1, std::memory_order_relaxed);
-    net::co_spawn(executor, run_session(beast::tcp_stream{std::move(socket)}, entry, kind),
+    net::co_spawn(home, run_session(tcp_stream{std::move(socket)}, entry, kind),
                   [this](std::exception_ptr e) {
                     active_.fetch_sub(1, std::memory_order_relaxed);
                     if (e) {
@@ -185,7 +185,7 @@ awaitable<void> server::accept_loop(tcp::acceptor& acceptor, listener_kind kind)
   }
 }
 
-awaitable<void> server::run_session(beast::tcp_stream stream, std::shared_ptr<session_entry> entry,
+awaitable<void> server::run_session(tcp_stream stream, std::shared_ptr<session_entry> entry,
                                     listener_kind kind) {
   const config& cfg = svc_.cfg;
   entry->stream = &stream;
@@ -243,7 +243,7 @@ awaitable<void> server::run_session(beast::tcp_stream stream, std::shared_ptr<se
     }
   }
   entry->stream = nullptr;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().shutdown(tcp_socket::shutdown_send, ec);
   stream.close();
 }
 
@@ -282,7 +282,7 @@ void server::close_sessions(bool idle_only) {
   std::lock_guard lock{sessions_mutex_};
   for (auto& weak : sessions_) {
     if (auto entry = weak.lock()) {
-      net::post(entry->executor, [entry, idle_only] {
+      net::post(entry->home, [entry, idle_only] {
         if (entry->stream != nullptr && (entry->idle || !idle_only)) {
           entry->stream->close();
         }
@@ -310,7 +310,7 @@ void server::stop(std::function<void()> on_drained) {
 awaitable<void> server::drain(std::function<void()> on_drained) {
   // Sessions end on their own threads; poll their count until none is left or time is up.
   auto deadline = clock::now() + svc_.cfg.shutdown_grace;
-  net::steady_timer tick{co_await net::this_coro::executor};
+  steady_timer tick{co_await net::this_coro::executor};
   while (active_.load(std::memory_order_relaxed) > 0 && clock::now() < deadline) {
     tick.expires_after(std::chrono::milliseconds(10));
     co_await tick.async_wait(use_tuple);

@@ -41,8 +41,8 @@ private:
   struct session_entry; // touched only on its session's I/O thread
   enum class listener_kind { api, metrics_only };
 
-  awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_kind kind);
-  awaitable<void> run_session(beast::tcp_stream stream, std::shared_ptr<session_entry> entry,
+  awaitable<void> accept_loop(tcp_acceptor& acceptor, listener_kind kind);
+  awaitable<void> run_session(tcp_stream stream, std::shared_ptr<session_entry> entry,
                               listener_kind kind);
   awaitable<request_outcome>
   dispatch(client_side& client, http::request_parser<http::empty_body>& parser, listener_kind kind);
@@ -51,8 +51,8 @@ private:
 
   io_threads& threads_;
   services& svc_;
-  tcp::acceptor api_acceptor_;
-  std::optional<tcp::acceptor> metrics_acceptor_;
+  tcp_acceptor api_acceptor_;
+  std::optional<tcp_acceptor> metrics_acceptor_;
   std::atomic<std::size_t> active_{0};
 
   std::mutex sessions_mutex_;

@@ -28,7 +28,7 @@ struct services {
 
 // The client connection a request arrived on. Handlers run on its I/O thread.
 struct client_side {
-  beast::tcp_stream& stream;
+  tcp_stream& stream;
   beast::flat_buffer& buffer;
   std::string ip;
   std::chrono::steady_clock::time_point request_start; // when the current request's header arrived

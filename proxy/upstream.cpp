@@ -14,7 +14,7 @@ void watch_idle(upstream_connection& conn) {
   w.watching = true;
   w.broken = false;
   conn.stream.socket().async_receive(
-      net::buffer(&w.peeked, 1), tcp::socket::message_peek,
+      net::buffer(&w.peeked, 1), tcp_socket::message_peek,
       [w = conn.idle, generation = ++w.generation](error_code, std::size_t) {
         if (w->watching && w->generation == generation) {
           w->watching = false;
@@ -42,7 +42,7 @@ upstream::upstream(io_threads& threads, const config& cfg, metrics::recorder& re
 
 upstream::~upstream() = default; // the I/O threads have stopped: idle connections close here
 
-awaitable<boost::system::result<upstream_lease>> upstream::connect(net::any_io_executor ex) {
+awaitable<boost::system::result<upstream_lease>> upstream::connect(executor ex) {
   auto& idle = idle_[threads_.index_of(ex)];
   while (!idle.empty()) {
     upstream_lease conn = std::move(idle.back());
@@ -55,14 +55,14 @@ awaitable<boost::system::result<upstream_lease>> upstream::connect(net::any_io_e
   }
 
   error_code ec;
-  tcp::resolver::results_type endpoints;
+  tcp_resolver::results_type endpoints;
   auto address = net::ip::make_address(cfg_.upstream.host, ec);
   if (!ec) {
     endpoints =
-        tcp::resolver::results_type::create(tcp::endpoint{address, cfg_.upstream.port},
-                                            cfg_.upstream.host, std::to_string(cfg_.upstream.port));
+        tcp_resolver::results_type::create(tcp::endpoint{address, cfg_.upstream.port},
+                                           cfg_.upstream.host, std::to_string(cfg_.upstream.port));
   } else {
-    tcp::resolver resolver{ex};
+    tcp_resolver resolver{ex};
     auto [rec, results] = co_await resolver.async_resolve(
         cfg_.upstream.host, std::to_string(cfg_.upstream.port), use_tuple);
     if (rec) {
@@ -72,7 +72,7 @@ awaitable<boost::system::result<upstream_lease>> upstream::connect(net::any_io_e
     endpoints = std::move(results);
   }
 
-  beast::tcp_stream stream{ex};
+  tcp_stream stream{ex};
   stream.expires_after(cfg_.connect_timeout);
   auto [cec, ep] = co_await stream.async_connect(endpoints, use_tuple);
   if (cec) {

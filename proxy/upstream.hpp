@@ -40,9 +40,9 @@ struct idle_watch {
 
 // A connection to the upstream, borrowed from the pool or freshly connected.
 struct upstream_connection {
-  explicit upstream_connection(beast::tcp_stream s) : stream(std::move(s)) {}
+  explicit upstream_connection(tcp_stream s) : stream(std::move(s)) {}
 
-  beast::tcp_stream stream;
+  tcp_stream stream;
   beast::flat_buffer buffer; // bytes read past the previous response stay with the connection
   bool reused = false;       // it served an earlier exchange (a failure before any byte may retry)
   std::shared_ptr<idle_watch> idle = std::make_shared<idle_watch>();
@@ -62,7 +62,7 @@ public:
 
   // Borrows an idle connection of `ex`'s I/O thread, or connects a new one on `ex` within the
   // connect timeout. Errors: errc::upstream_unreachable, errc::upstream_connect_timeout.
-  awaitable<boost::system::result<upstream_lease>> connect(net::any_io_executor ex);
+  awaitable<boost::system::result<upstream_lease>> connect(executor ex);
 
   // Returns a connection whose last exchange ended cleanly with keep-alive to its I/O thread's
   // idle list; it is closed instead when --max-idle-upstream are idle or the proxy is stopping.

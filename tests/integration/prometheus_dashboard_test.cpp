@@ -235,11 +235,20 @@ TEST_CASE(
     FAIL("prometheus never scraped ollama-meter successfully\n" << logs());
   }
 
-  // Traffic before and after the series' first scrape, so rate() sees them grow.
+  // Every request the meter has answered so far is in a sample Prometheus has stored.
+  const std::string served_query = "sum(ollama_meter_requests_total{route!=\"/metrics\"})";
+  const auto scraped_all = [&](const std::string& scrape) {
+    const double served = sum_except_route(scrape, "ollama_meter_requests_total", "/metrics");
+    return poll_until(
+        deadline, [&] { return scalar_value(prometheus.query_result(served_query)) >= served; });
+  };
+
+  // Traffic before and after the series' first scrape, so rate() sees every one of them grow:
+  // the second round starts only once a scrape has seen all of the first.
   drive_traffic(meter.authority());
-  REQUIRE(poll_until(deadline, [&] {
-    return !prometheus.query_result("ollama_meter_embed_inputs_total").empty();
-  }));
+  if (!scraped_all(request(meter.authority(), "GET", "/metrics").body)) {
+    FAIL("prometheus never scraped the first round of traffic\n" << logs());
+  }
   drive_traffic(meter.authority());
   // Wait for the abandoned request to be accounted for, then for a scrape that saw everything.
   std::string scrape;
@@ -250,10 +259,7 @@ TEST_CASE(
       })) {
     FAIL("the abandoned request was never counted as a client disconnect\n" << scrape << logs());
   }
-  const double served = sum_except_route(scrape, "ollama_meter_requests_total", "/metrics");
-  const std::string served_query = "sum(ollama_meter_requests_total{route!=\"/metrics\"})";
-  if (!poll_until(deadline,
-                  [&] { return scalar_value(prometheus.query_result(served_query)) >= served; })) {
+  if (!scraped_all(scrape)) {
     FAIL("prometheus never scraped the second round of traffic\n" << logs());
   }
 
