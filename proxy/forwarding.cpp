@@ -9,6 +9,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
+#include "proxy/framing.hpp"
+
 namespace meter {
 namespace http = boost::beast::http;
 
@@ -32,27 +34,72 @@ bool is_hop_by_hop(http::field f) {
 
 } // namespace
 
-void copy_end_to_end_fields(const http::fields& from, http::fields& to) {
-  // Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
-  std::vector<std::string_view> named;
-  if (auto it = from.find(http::field::connection); it != from.end()) {
-    for (auto token : http::token_list{it->value()}) {
-      named.emplace_back(token.data(), token.size());
+namespace {
+
+// Calls emit(field, name, value) for each end-to-end field of `from`, in order. Fields named in
+// Connection are hop-by-hop too (RFC 9110 §7.6.1).
+template <typename Emit>
+void for_each_end_to_end_field(const http::fields& from, Emit&& emit) {
+  const auto connection = from[http::field::connection];
+  const auto listed = [&](std::string_view name) {
+    for (auto token : http::token_list{connection}) {
+      if (boost::beast::iequals(token, name)) {
+        return true;
+      }
     }
-  }
+    return false;
+  };
   for (const auto& f : from) {
-    if (is_hop_by_hop(f.name())) {
-      continue;
-    }
-    std::string_view name{f.name_string().data(), f.name_string().size()};
-    bool listed = false;
-    for (auto n : named) {
-      listed = listed || boost::beast::iequals(n, name);
-    }
-    if (!listed) {
-      to.insert(f.name(), f.name_string(), f.value());
+    if (!is_hop_by_hop(f.name()) && (connection.empty() || !listed(f.name_string()))) {
+      emit(f.name(), f.name_string(), f.value());
     }
   }
+}
+
+// Calls emit(field, name, value) for each field of the request sent upstream for `client`, in
+// order: its end-to-end fields but Expect, then Host, X-Forwarded-For, -Proto and -Host as set by
+// the proxy (see upstream_request_header).
+template <typename Emit>
+void for_each_forwarded_field(const http::request_header<>& client, const forward_context& ctx,
+                              Emit&& emit) {
+  const auto client_host = client[http::field::host];
+  const bool replace_host = !ctx.preserve_host || client_host.empty();
+  bool has_proto = false;
+  bool has_forwarded_host = false;
+  for_each_end_to_end_field(
+      client, [&](http::field f, std::string_view name, std::string_view value) {
+        if (f == http::field::expect || (f == http::field::host && replace_host) ||
+            boost::beast::iequals(name, "X-Forwarded-For")) {
+          return;
+        }
+        has_proto = has_proto || boost::beast::iequals(name, "X-Forwarded-Proto");
+        has_forwarded_host = has_forwarded_host || boost::beast::iequals(name, "X-Forwarded-Host");
+        emit(f, name, value);
+      });
+  if (replace_host) {
+    emit(http::field::host, "Host", ctx.upstream_authority);
+  }
+  std::string_view earlier_hops = client["X-Forwarded-For"];
+  if (!ctx.client_ip.empty()) {
+    std::string xff{earlier_hops};
+    xff.append(earlier_hops.empty() ? "" : ", ").append(ctx.client_ip);
+    emit(http::field::unknown, "X-Forwarded-For", xff);
+  } else if (!earlier_hops.empty()) {
+    emit(http::field::unknown, "X-Forwarded-For", earlier_hops);
+  }
+  if (!has_proto) {
+    emit(http::field::unknown, "X-Forwarded-Proto", "http");
+  }
+  if (!has_forwarded_host && !client_host.empty()) {
+    emit(http::field::unknown, "X-Forwarded-Host", client_host);
+  }
+}
+
+} // namespace
+
+void copy_end_to_end_fields(const http::fields& from, http::fields& to) {
+  for_each_end_to_end_field(from, [&](http::field f, std::string_view name,
+                                      std::string_view value) { to.insert(f, name, value); });
 }
 
 http::request_header<> upstream_request_header(const http::request_header<>& client,
@@ -61,27 +108,43 @@ http::request_header<> upstream_request_header(const http::request_header<>& cli
   up.method_string(client.method_string());
   up.target(client.target());
   up.version(11);
-  copy_end_to_end_fields(client, up);
-  up.erase(http::field::expect);
-
-  auto client_host = client[http::field::host];
-  if (!ctx.preserve_host || client_host.empty()) {
-    up.set(http::field::host, ctx.upstream_authority);
-  }
-  std::string xff{client["X-Forwarded-For"]};
-  if (!ctx.client_ip.empty()) {
-    xff = xff.empty() ? std::string{ctx.client_ip} : xff + ", " + std::string{ctx.client_ip};
-  }
-  if (!xff.empty()) {
-    up.set("X-Forwarded-For", xff);
-  }
-  if (up.find("X-Forwarded-Proto") == up.end()) {
-    up.set("X-Forwarded-Proto", "http");
-  }
-  if (up.find("X-Forwarded-Host") == up.end() && !client_host.empty()) {
-    up.set("X-Forwarded-Host", client_host);
-  }
+  for_each_forwarded_field(client, ctx,
+                           [&](http::field f, std::string_view name, std::string_view value) {
+                             up.insert(f, name, value);
+                           });
   return up;
+}
+
+std::string upstream_request_head(const http::request_header<>& client, const forward_context& ctx,
+                                  std::string_view framing) {
+  std::string out;
+  out.reserve(512);
+  append_request_line(out, client.method_string(), client.target(), 11);
+  for_each_forwarded_field(client, ctx,
+                           [&](http::field, std::string_view name, std::string_view value) {
+                             append_field(out, name, value);
+                           });
+  out.append(framing).append("\r\n");
+  return out;
+}
+
+std::string relayed_response_head(const http::response_header<>& upstream, unsigned version,
+                                  std::string_view framing, bool keep_alive) {
+  std::string out;
+  out.reserve(512);
+  append_status_line(out, version, upstream.result_int(), upstream.reason());
+  for_each_end_to_end_field(upstream,
+                            [&](http::field, std::string_view name, std::string_view value) {
+                              append_field(out, name, value);
+                            });
+  out.append(framing);
+  if (version >= 11 && !keep_alive) {
+    append_field(out, "Connection", "close");
+  } else if (version < 11 && keep_alive) {
+    append_field(out, "Connection", "keep-alive");
+  }
+  out.append("\r\n");
+  return out;
 }
 
 bool response_has_body(http::verb method, unsigned status) {

@@ -32,6 +32,19 @@ boost::beast::http::request_header<>
 upstream_request_header(const boost::beast::http::request_header<>& client,
                         const forward_context& ctx);
 
+// The same request head as bytes, ready to write: the request line, the fields
+// upstream_request_header gives, then `framing` (complete field lines such as
+// "Content-Length: 12\r\n", or nothing) and the blank line. Builds no field container.
+std::string upstream_request_head(const boost::beast::http::request_header<>& client,
+                                  const forward_context& ctx, std::string_view framing);
+
+// The head of an upstream response relayed to a client on HTTP/`version`: the upstream's status
+// code and reason phrase, its end-to-end fields in order, `framing` (complete field lines), and
+// the Connection field Beast writes for `keep_alive` ("close" on HTTP/1.1 when not kept,
+// "keep-alive" on HTTP/1.0 when kept).
+std::string relayed_response_head(const boost::beast::http::response_header<>& upstream,
+                                  unsigned version, std::string_view framing, bool keep_alive);
+
 // Whether the response to `method` with `status` can carry a body (not HEAD, 1xx, 204, 304).
 bool response_has_body(boost::beast::http::verb method, unsigned status);
 

@@ -12,19 +12,6 @@ namespace net = boost::asio;
 
 namespace {
 
-// Beast's field container already holds every field the connection needs (framing, Connection):
-// a head is the start line and those fields, as Beast's serializer writes them, without copying
-// the header into a message first.
-void append_fields(std::string& out, const http::fields& fields) {
-  for (const auto& f : fields) {
-    out.append(f.name_string());
-    out.append(": ");
-    out.append(f.value());
-    out.append("\r\n");
-  }
-  out.append("\r\n");
-}
-
 void append_version(std::string& out, unsigned version) {
   out.append("HTTP/");
   out.push_back(static_cast<char>('0' + version / 10));
@@ -37,33 +24,41 @@ constexpr std::string_view last_chunk = "0\r\n\r\n";
 
 } // namespace
 
-std::string serialized_head(const http::request_header<>& head) {
-  std::string out;
-  out.reserve(256);
-  out.append(head.method_string());
+void append_request_line(std::string& out, std::string_view method, std::string_view target,
+                         unsigned version) {
+  out.append(method);
   out.push_back(' ');
-  out.append(head.target());
+  out.append(target);
   out.push_back(' ');
-  append_version(out, head.version());
-  out.append("\r\n");
-  append_fields(out, head);
-  return out;
+  append_version(out, version);
+  out.append(crlf);
 }
 
-std::string serialized_head(const http::response_header<>& head) {
-  std::string out;
-  out.reserve(256);
-  append_version(out, head.version());
-  char code[4];
-  auto [end, ec] = std::to_chars(code, code + sizeof code, head.result_int());
+void append_status_line(std::string& out, unsigned version, unsigned code,
+                        std::string_view reason) {
+  append_version(out, version);
+  char digits[8];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, code);
   out.push_back(' ');
-  out.append(code, end);
+  out.append(digits, end);
   out.push_back(' ');
-  auto reason = head.reason();
-  out.append(reason.empty() ? http::obsolete_reason(head.result()) : reason);
-  out.append("\r\n");
-  append_fields(out, head);
-  return out;
+  out.append(reason.empty()
+                 ? std::string_view{http::obsolete_reason(static_cast<http::status>(code))}
+                 : reason);
+  out.append(crlf);
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append(crlf);
+}
+
+void append_content_length(std::string& out, std::uint64_t length) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, length);
+  append_field(out, "Content-Length", std::string_view(digits, end));
 }
 
 framed_write::framed_write(std::string_view head, net::const_buffer data, bool chunked, bool last) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,9 +14,14 @@
 
 namespace meter {
 
-// The start line and fields of `head`, as Beast writes them, ending with the blank line.
-std::string serialized_head(const boost::beast::http::request_header<>& head);
-std::string serialized_head(const boost::beast::http::response_header<>& head);
+// Pieces of a head, appended to `out` as Beast writes them: "METHOD target HTTP/x.y", "HTTP/x.y
+// code reason" (an empty reason becomes the standard one), one "Name: value" field; each with
+// its CRLF.
+void append_request_line(std::string& out, std::string_view method, std::string_view target,
+                         unsigned version);
+void append_status_line(std::string& out, unsigned version, unsigned code, std::string_view reason);
+void append_field(std::string& out, std::string_view name, std::string_view value);
+void append_content_length(std::string& out, std::uint64_t length);
 
 // The buffers of one write: `head` (possibly empty), then `data` framed as one chunk when
 // `chunked` (nothing for empty data: a zero-size chunk would end the body), then the last chunk

@@ -153,32 +153,26 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
   if (status >= 500) {
     svc.rec.upstream_failed(metrics::upstream_failure::status_5xx);
   }
-  http::response<http::empty_body> res;
-  res.version(plan.client_version);
-  res.result(status);
-  res.reason(upstream_res.reason());
-  copy_end_to_end_fields(upstream_res, res);
-
   bool body = response_has_body(plan.method, status);
   bool chunked = false;
   bool close_delimited = false;
   auto length = parser.content_length();
+  std::string framing;
   if (!body) {
     if (auto upstream_length = upstream_res[http::field::content_length];
         !upstream_length.empty()) {
-      res.set(http::field::content_length, upstream_length); // HEAD answers keep the length
+      append_field(framing, "Content-Length", upstream_length); // HEAD answers keep the length
     }
   } else if (length) {
-    res.content_length(*length);
+    append_content_length(framing, *length);
   } else if (plan.client_version >= 11) {
     chunked = true;
-    res.chunked(true);
+    append_field(framing, "Transfer-Encoding", "chunked");
   } else {
     close_delimited = true; // HTTP/1.0: the body ends when the connection closes
   }
   out.keep_alive =
       plan.client_keep_alive && !close_delimited && !svc.stopping.load(std::memory_order_relaxed);
-  res.keep_alive(out.keep_alive);
   out.status = status;
 
   auto write_client = [&](const framed_write& w) -> awaitable<bool> {
@@ -193,7 +187,8 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
 
   // A body that is already here whole leaves with the head in one write. Otherwise the head leaves
   // at once, so that a streamed answer starts before its first piece.
-  std::string head = serialized_head(res.base());
+  std::string head =
+      relayed_response_head(upstream_res, plan.client_version, framing, out.keep_alive);
   bool whole_body_here = parser.is_done() || (length && conn.buffer.size() >= *length);
   if (!whole_body_here) {
     if (!co_await write_client(framed_write{head, {}, false, false})) {
@@ -272,26 +267,39 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
   }
 }
 
-awaitable<request_outcome> relay(client_side& client, services& svc,
-                                 const http::request<http::empty_body>& header, body_source source,
-                                 metrics::route r) {
-  const config& cfg = svc.cfg;
-  bool streaming_body = source.streaming != nullptr && !source.streaming->is_done();
-  bool client_keep_alive = header.keep_alive();
+// What the relay needs of the client's request message.
+struct client_request {
+  const http::request_header<>& header;
+  bool keep_alive;
+  bool announces_body; // Content-Length or chunked
+};
 
-  forward_context ctx{client.ip, svc.up.authority(), cfg.preserve_host};
-  http::request<http::empty_body> upstream_req{upstream_request_header(header, ctx)};
+template <typename Body>
+client_request client_request_of(const http::request<Body>& message) {
+  return {message.base(), message.keep_alive(), message.has_content_length() || message.chunked()};
+}
+
+awaitable<request_outcome> relay(client_side& client, services& svc, client_request request,
+                                 body_source source, metrics::route r) {
+  const config& cfg = svc.cfg;
+  const http::request_header<>& header = request.header;
+  bool streaming_body = source.streaming != nullptr && !source.streaming->is_done();
+  bool client_keep_alive = request.keep_alive;
+
+  std::string framing;
   bool chunked_upload = false;
   if (source.streaming == nullptr) {
-    if (!source.buffered.empty() || header.has_content_length() || header.chunked()) {
-      upstream_req.content_length(source.buffered.size());
+    if (!source.buffered.empty() || request.announces_body) {
+      append_content_length(framing, source.buffered.size());
     }
   } else if (auto length = source.streaming->content_length()) {
-    upstream_req.content_length(*length);
+    append_content_length(framing, *length);
   } else if (streaming_body) {
     chunked_upload = true;
-    upstream_req.chunked(true);
+    append_field(framing, "Transfer-Encoding", "chunked");
   }
+  std::string head = upstream_request_head(
+      header, forward_context{client.ip, svc.up.authority(), cfg.preserve_host}, framing);
 
   upstream_call_scope in_flight{svc.rec};
   auto connected = co_await svc.up.connect(client.stream.get_executor());
@@ -310,7 +318,6 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
     }
   }
 
-  std::string head = serialized_head(upstream_req);
   error_code send_ec;
   bool client_failed = false;
   if (streaming_body) {
@@ -358,9 +365,9 @@ awaitable<request_outcome> relay(client_side& client, services& svc,
 awaitable<request_outcome> relay_streaming(client_side& client, services& svc,
                                            http::request_parser<http::empty_body>& parser,
                                            metrics::route r) {
-  http::request<http::empty_body> header = parser.get();
   http::request_parser<http::buffer_body> body_parser{std::move(parser)};
-  auto out = co_await relay(client, svc, header, body_source{&body_parser, {}}, r);
+  auto out = co_await relay(client, svc, client_request_of(body_parser.get()),
+                            body_source{&body_parser, {}}, r);
   if (client.buffer.capacity() > idle_client_buffer_limit) {
     client.buffer.shrink_to_fit(); // idle keep-alive connections keep only a small buffer
   }
@@ -370,7 +377,7 @@ awaitable<request_outcome> relay_streaming(client_side& client, services& svc,
 awaitable<request_outcome> relay_buffered(client_side& client, services& svc,
                                           const http::request<http::empty_body>& header,
                                           std::string body, metrics::route r) {
-  co_return co_await relay(client, svc, header, body_source{nullptr, body}, r);
+  co_return co_await relay(client, svc, client_request_of(header), body_source{nullptr, body}, r);
 }
 
 } // namespace meter

@@ -3,12 +3,14 @@
 #include "proxy/forwarding.hpp"
 #include "proxy/framing.hpp"
 
+#include <sstream>
 #include <string>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 #include <catch2/catch.hpp>
 
 namespace {
@@ -90,6 +92,49 @@ TEST_CASE("forwarding: the upstream request keeps method, target and Origin, set
   }
 }
 
+TEST_CASE("forwarding: the upstream request head as bytes is the header Beast would write",
+          "[forwarding]") {
+  auto extra = GENERATE(as<std::string>{}, "",
+                        "Origin: http://app.example\r\nExpect: 100-continue\r\n"
+                        "X-Forwarded-For: 10.0.0.1\r\nContent-Length: 5\r\n",
+                        "Connection: keep-alive, X-Secret\r\nX-Secret: 1\r\nTE: trailers\r\n"
+                        "X-Forwarded-Proto: https\r\nX-Forwarded-Host: public.example\r\n",
+                        "X-Forwarded-For: a\r\nX-Forwarded-For: b\r\nUser-Agent: ollama-js\r\n");
+  auto preserve = GENERATE(false, true);
+  auto client_ip = GENERATE(as<std::string>{}, "192.0.2.7", "");
+  auto client = client_request(extra);
+  meter::forward_context ctx{client_ip, "127.0.0.1:11434", preserve};
+  std::string framing = "Content-Length: 5\r\n";
+  http::request<http::empty_body> reference{meter::upstream_request_header(client, ctx)};
+  reference.content_length(5);
+  std::ostringstream beast_bytes;
+  beast_bytes << reference;
+  CHECK(meter::upstream_request_head(client, ctx, framing) == beast_bytes.str());
+}
+
+TEST_CASE("forwarding: a relayed response head keeps status, reason and end-to-end fields",
+          "[forwarding]") {
+  std::string raw = "HTTP/1.1 418 I'm A Teapot\r\nContent-Type: application/json\r\n"
+                    "Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\nTransfer-Encoding: chunked\r\n"
+                    "Access-Control-Allow-Origin: *\r\nDate: Thu, 03 Dec 2026 10:00:00 GMT\r\n\r\n";
+  http::response_parser<http::empty_body> parser;
+  parser.eager(false);
+  boost::system::error_code ec;
+  parser.put(net::buffer(raw), ec);
+  REQUIRE_FALSE(ec);
+  const auto& up = parser.get().base();
+  std::string kept = "Content-Type: application/json\r\nAccess-Control-Allow-Origin: *\r\n"
+                     "Date: Thu, 03 Dec 2026 10:00:00 GMT\r\n";
+  CHECK(meter::relayed_response_head(up, 11, "Content-Length: 3\r\n", true) ==
+        "HTTP/1.1 418 I'm A Teapot\r\n" + kept + "Content-Length: 3\r\n\r\n");
+  CHECK(meter::relayed_response_head(up, 11, "", false) ==
+        "HTTP/1.1 418 I'm A Teapot\r\n" + kept + "Connection: close\r\n\r\n");
+  CHECK(meter::relayed_response_head(up, 10, "", true) ==
+        "HTTP/1.0 418 I'm A Teapot\r\n" + kept + "Connection: keep-alive\r\n\r\n");
+  CHECK(meter::relayed_response_head(up, 10, "", false) ==
+        "HTTP/1.0 418 I'm A Teapot\r\n" + kept + "\r\n");
+}
+
 TEST_CASE("forwarding: which responses carry a body", "[forwarding]") {
   CHECK(meter::response_has_body(http::verb::get, 200));
   CHECK(meter::response_has_body(http::verb::post, 404));
@@ -99,29 +144,18 @@ TEST_CASE("forwarding: which responses carry a body", "[forwarding]") {
   CHECK_FALSE(meter::response_has_body(http::verb::get, 101));
 }
 
-TEST_CASE("framing: a head is the start line, the fields in order and a blank line", "[framing]") {
-  http::response_header<> res;
-  res.version(11);
-  res.result(418);
-  res.reason("I'm A Teapot");
-  res.set(http::field::content_type, "text/plain");
-  res.insert("X-B", "2");
-  res.insert("X-A", "1");
-  res.set(http::field::content_length, "3");
-  CHECK(meter::serialized_head(res) == "HTTP/1.1 418 I'm A Teapot\r\nContent-Type: text/plain\r\n"
-                                       "X-B: 2\r\nX-A: 1\r\nContent-Length: 3\r\n\r\n");
-
-  http::request_header<> req;
-  req.method(http::verb::get);
-  req.target("/api/tags");
-  req.version(11);
-  req.set(http::field::host, "h:1");
-  CHECK(meter::serialized_head(req) == "GET /api/tags HTTP/1.1\r\nHost: h:1\r\n\r\n");
-
-  http::response_header<> old;
-  old.version(10);
-  old.result(200);
-  CHECK(meter::serialized_head(old) == "HTTP/1.0 200 OK\r\n\r\n");
+TEST_CASE("framing: start lines and fields are written as Beast writes them", "[framing]") {
+  std::string out;
+  meter::append_status_line(out, 11, 418, "I'm A Teapot");
+  meter::append_field(out, "Content-Type", "text/plain");
+  meter::append_content_length(out, 3);
+  CHECK(out == "HTTP/1.1 418 I'm A Teapot\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n");
+  out.clear();
+  meter::append_status_line(out, 10, 200, "");
+  CHECK(out == "HTTP/1.0 200 OK\r\n");
+  out.clear();
+  meter::append_request_line(out, "GET", "/api/tags?x=%2F", 11);
+  CHECK(out == "GET /api/tags?x=%2F HTTP/1.1\r\n");
 }
 
 TEST_CASE("framing: one write holds the head, a framed piece and the end of the body",
