@@ -1,20 +1,26 @@
 // Client-facing I/O steps; see client_io.hpp.
 #include "proxy/client_io.hpp"
 
+#include <array>
+
 #include "proxy/forwarding.hpp"
+#include "proxy/framing.hpp"
 
 namespace meter {
 
-awaitable<request_outcome>
-write_response(client_side& client, http::response<http::string_body> res, const config& cfg) {
-  if (res.find(http::field::date) == res.end()) {
-    res.set(http::field::date, http_date_now());
-  }
-  res.prepare_payload();
+namespace {
+
+// Writes a head and a body in one gathered write within the idle timeout.
+awaitable<request_outcome> write_head_and_body(client_side& client,
+                                               const http::response_header<>& head,
+                                               std::string_view body, bool keep_alive,
+                                               const config& cfg) {
   request_outcome out{
-      .status = res.result_int(), .bytes_out = res.body().size(), .keep_alive = res.keep_alive()};
+      .status = head.result_int(), .bytes_out = body.size(), .keep_alive = keep_alive};
+  std::string head_bytes = serialized_head(head);
+  std::array<net::const_buffer, 2> buffers{net::buffer(head_bytes), net::buffer(body)};
   client.stream.expires_after(cfg.idle_timeout);
-  auto [ec, n] = co_await http::async_write(client.stream, res, use_tuple);
+  auto [ec, n] = co_await net::async_write(client.stream, buffers, use_tuple);
   if (ec) {
     out.client_gone = true;
     out.keep_alive = false;
@@ -22,19 +28,23 @@ write_response(client_side& client, http::response<http::string_body> res, const
   co_return out;
 }
 
+} // namespace
+
+awaitable<request_outcome>
+write_response(client_side& client, http::response<http::string_body> res, const config& cfg) {
+  if (res.find(http::field::date) == res.end()) {
+    res.set(http::field::date, http_date_now());
+  }
+  res.prepare_payload();
+  co_return co_await write_head_and_body(client, res.base(), res.body(), res.keep_alive(), cfg);
+}
+
 awaitable<request_outcome>
 write_header_only(client_side& client, http::response<http::empty_body> res, const config& cfg) {
   if (res.find(http::field::date) == res.end()) {
     res.set(http::field::date, http_date_now());
   }
-  request_outcome out{.status = res.result_int(), .keep_alive = res.keep_alive()};
-  client.stream.expires_after(cfg.idle_timeout);
-  auto [ec, n] = co_await http::async_write(client.stream, res, use_tuple);
-  if (ec) {
-    out.client_gone = true;
-    out.keep_alive = false;
-  }
-  co_return out;
+  co_return co_await write_head_and_body(client, res.base(), {}, res.keep_alive(), cfg);
 }
 
 awaitable<request_outcome> write_error(client_side& client, unsigned version, bool keep_alive,

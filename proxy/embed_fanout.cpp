@@ -11,6 +11,7 @@
 #include "proxy/embed_split.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/forwarding.hpp"
+#include "proxy/framing.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/upstream.hpp"
 
@@ -37,15 +38,15 @@ struct fanout {
   fanout(client_side& client, services& svc, const http::request_header<>& client_header,
          const embed_split& split, std::string_view model)
       : client(client), svc(svc), split(split), model(model),
-        upstream_header(upstream_request_header(
-            client_header, {client.ip, svc.up.authority(), svc.cfg.preserve_host})),
+        upstream_head(upstream_request_head(
+            client_header, {client.ip, svc.up.authority(), svc.cfg.preserve_host}, {})),
         replies(split.inputs.size()), results(split.inputs.size()) {}
 
   client_side& client;
   services& svc;
   const embed_split& split;
   std::string_view model;
-  http::request_header<> upstream_header;
+  std::string upstream_head; // of every sub-request, without framing: ends with the blank line
 
   std::size_t next_input = 0;
   bool stopped = false; // a sub-call failed or the client left
@@ -99,9 +100,11 @@ void record_input(fanout& f, metrics::input_outcome outcome, clock::duration dur
 // (never after a timeout, which would double the wait).
 awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::duration queue_wait) {
   const config& cfg = f.svc.cfg;
-  http::request<http::string_body> request{f.upstream_header};
-  request.body() = sub_request_body(f.split, i);
-  request.prepare_payload();
+  std::string body = sub_request_body(f.split, i);
+  std::string request{std::string_view(f.upstream_head).substr(0, f.upstream_head.size() - 2)};
+  request.reserve(request.size() + 32 + body.size());
+  append_content_length(request, body.size());
+  request.append("\r\n").append(body);
 
   for (int attempt = 0;; ++attempt) {
     auto connected = co_await f.svc.up.connect(f.client.stream.get_executor());

@@ -58,7 +58,7 @@ void for_each_end_to_end_field(const http::fields& from, Emit&& emit) {
 
 // Calls emit(field, name, value) for each field of the request sent upstream for `client`, in
 // order: its end-to-end fields but Expect, then Host, X-Forwarded-For, -Proto and -Host as set by
-// the proxy (see upstream_request_header).
+// the proxy (see upstream_request_head).
 template <typename Emit>
 void for_each_forwarded_field(const http::request_header<>& client, const forward_context& ctx,
                               Emit&& emit) {
@@ -102,19 +102,6 @@ void copy_end_to_end_fields(const http::fields& from, http::fields& to) {
                                       std::string_view value) { to.insert(f, name, value); });
 }
 
-http::request_header<> upstream_request_header(const http::request_header<>& client,
-                                               const forward_context& ctx) {
-  http::request_header<> up;
-  up.method_string(client.method_string());
-  up.target(client.target());
-  up.version(11);
-  for_each_forwarded_field(client, ctx,
-                           [&](http::field f, std::string_view name, std::string_view value) {
-                             up.insert(f, name, value);
-                           });
-  return up;
-}
-
 std::string upstream_request_head(const http::request_header<>& client, const forward_context& ctx,
                                   std::string_view framing) {
   std::string out;
@@ -154,17 +141,23 @@ bool response_has_body(http::verb method, unsigned status) {
   return !(status / 100 == 1 || status == 204 || status == 304);
 }
 
-std::string http_date_now() {
+std::string_view http_date_now() {
+  // Formatted once a second per thread: every response of the proxy's own carries it.
+  thread_local std::time_t formatted_at = -1;
+  thread_local char text[40];
+  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  if (now == formatted_at) {
+    return text;
+  }
+  formatted_at = now;
   static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
   gmtime_r(&now, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+  std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
                 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  return text;
 }
 
 } // namespace meter

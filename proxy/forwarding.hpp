@@ -23,18 +23,12 @@ struct forward_context {
 // Framing fields are decided by the caller for the connection the message is written on.
 void copy_end_to_end_fields(const boost::beast::http::fields& from, boost::beast::http::fields& to);
 
-// Builds the header of the request sent upstream for a client request: same method, target and
-// end-to-end fields; HTTP/1.1; Expect removed (the proxy answers 100-continue itself); Host set to
-// the upstream authority unless preserved; X-Forwarded-For appended with the client address,
-// X-Forwarded-Proto "http" and X-Forwarded-Host the client's Host (both kept when already set).
-// No Content-Length or Transfer-Encoding is set.
-boost::beast::http::request_header<>
-upstream_request_header(const boost::beast::http::request_header<>& client,
-                        const forward_context& ctx);
-
-// The same request head as bytes, ready to write: the request line, the fields
-// upstream_request_header gives, then `framing` (complete field lines such as
-// "Content-Length: 12\r\n", or nothing) and the blank line. Builds no field container.
+// The head of the request sent upstream for a client request, as bytes ready to write: same
+// method and target, HTTP/1.1, the client's end-to-end fields in order without Expect (the proxy
+// answers 100-continue itself); then Host set to the upstream authority unless preserved,
+// X-Forwarded-For with the client address appended, X-Forwarded-Proto "http" and
+// X-Forwarded-Host the client's Host (both kept when the client set them); then `framing`
+// (complete field lines such as "Content-Length: 12\r\n", or nothing) and the blank line.
 std::string upstream_request_head(const boost::beast::http::request_header<>& client,
                                   const forward_context& ctx, std::string_view framing);
 
@@ -48,7 +42,8 @@ std::string relayed_response_head(const boost::beast::http::response_header<>& u
 // Whether the response to `method` with `status` can carry a body (not HEAD, 1xx, 204, 304).
 bool response_has_body(boost::beast::http::verb method, unsigned status);
 
-// The current time as an HTTP date (IMF-fixdate), as Go's server sends in `Date`.
-std::string http_date_now();
+// The current time as an HTTP date (IMF-fixdate), as Go's server sends in `Date`. The text is
+// this thread's and stays valid until its next call.
+std::string_view http_date_now();
 
 } // namespace meter

@@ -61,6 +61,17 @@ void append_content_length(std::string& out, std::uint64_t length) {
   append_field(out, "Content-Length", std::string_view(digits, end));
 }
 
+std::string serialized_head(const http::response_header<>& head) {
+  std::string out;
+  out.reserve(256);
+  append_status_line(out, head.version(), head.result_int(), head.reason());
+  for (const auto& f : head) {
+    append_field(out, f.name_string(), f.value());
+  }
+  out.append(crlf);
+  return out;
+}
+
 framed_write::framed_write(std::string_view head, net::const_buffer data, bool chunked, bool last) {
   parts_[0] = net::buffer(head);
   if (!chunked) {

@@ -23,6 +23,10 @@ void append_status_line(std::string& out, unsigned version, unsigned code, std::
 void append_field(std::string& out, std::string_view name, std::string_view value);
 void append_content_length(std::string& out, std::uint64_t length);
 
+// The status line and every field of `head` (framing and Connection included), ending with the
+// blank line: the bytes Beast's serializer writes for it.
+std::string serialized_head(const boost::beast::http::response_header<>& head);
+
 // The buffers of one write: `head` (possibly empty), then `data` framed as one chunk when
 // `chunked` (nothing for empty data: a zero-size chunk would end the body), then the last chunk
 // when `chunked && last`. Refers to `head`, `data` and its own storage for the chunk-size line,

@@ -50,7 +50,8 @@ void generation_tap::take_line(std::string_view line) {
 
 std::optional<generation_stats> parse_final_chunk(std::string_view line) {
   simdjson::padded_string padded{line};
-  simdjson::ondemand::parser parser;
+  // One parser per thread: it keeps its buffers, sized for the largest chunk so far.
+  static thread_local simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
   if (parser.iterate(padded).get(doc)) {
     return std::nullopt;

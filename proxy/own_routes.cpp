@@ -6,6 +6,7 @@
 #include "proxy/client_io.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/forwarding.hpp"
+#include "proxy/framing.hpp"
 #include "proxy/upstream.hpp"
 
 namespace meter {
@@ -31,9 +32,11 @@ awaitable<probe_result> probe_upstream(services& svc) {
   if (!connected) {
     co_return probe_result{false, 0, connected.error().message()};
   }
-  http::request<http::string_body> request{http::verb::get, "/", 11};
-  request.set(http::field::host, svc.up.authority());
-  request.set(http::field::user_agent, "ollama-meter/" METER_VERSION " health-probe");
+  std::string request;
+  append_request_line(request, "GET", "/", 11);
+  append_field(request, "Host", svc.up.authority());
+  append_field(request, "User-Agent", "ollama-meter/" METER_VERSION " health-probe");
+  request.append("\r\n");
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);
   auto outcome = co_await exchange(**connected, request, parser, probe_cfg);

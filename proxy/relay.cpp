@@ -56,6 +56,27 @@ awaitable<error_code> write_upstream(upstream_connection& conn, const framed_wri
   co_return ec ? classify_upstream_error(ec, false) : error_code{};
 }
 
+// Fills the parser's body buffer with the next piece of the client's body: parsed straight from
+// the bytes already read when there are any (a small body usually arrives with its header),
+// otherwise read within the idle timeout.
+awaitable<error_code> read_body_piece(client_side& client,
+                                      http::request_parser<http::buffer_body>& parser,
+                                      const config& cfg) {
+  if (client.buffer.size() > 0) {
+    error_code ec;
+    client.buffer.consume(parser.put(client.buffer.data(), ec));
+    if (!ec || ec == http::error::need_buffer) {
+      co_return error_code{};
+    }
+    if (ec != http::error::need_more) {
+      co_return ec;
+    }
+  }
+  client.stream.expires_after(cfg.idle_timeout);
+  auto [ec, n] = co_await http::async_read_some(client.stream, client.buffer, parser, use_tuple);
+  co_return ec == http::error::need_buffer ? error_code{} : ec;
+}
+
 // Sends the upstream request: `head`, then the client's body streamed and re-framed for the
 // upstream connection. The head travels with the first body piece when that piece has already
 // arrived, and alone at once otherwise.
@@ -75,9 +96,7 @@ awaitable<error_code> send_streamed_body(client_side& client, upstream_connectio
   while (!parser.is_done()) {
     parser.get().body().data = buffer.get();
     parser.get().body().size = buffer_size;
-    client.stream.expires_after(cfg.idle_timeout);
-    auto [rec, n] = co_await http::async_read_some(client.stream, client.buffer, parser, use_tuple);
-    if (rec && rec != http::error::need_buffer) {
+    if (auto rec = co_await read_body_piece(client, parser, cfg)) {
       client_failed = true;
       co_return rec;
     }

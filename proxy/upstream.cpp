@@ -167,12 +167,11 @@ metrics::upstream_failure upstream_failure_kind(error_code ec) {
   return metrics::upstream_failure::reset;
 }
 
-awaitable<exchange_outcome> exchange(upstream_connection& conn,
-                                     http::request<http::string_body>& request,
+awaitable<exchange_outcome> exchange(upstream_connection& conn, std::string_view request,
                                      http::response_parser<http::string_body>& parser,
                                      const config& cfg) {
   conn.stream.expires_after(cfg.idle_timeout);
-  auto [wec, written] = co_await http::async_write(conn.stream, request, use_tuple);
+  auto [wec, written] = co_await net::async_write(conn.stream, net::buffer(request), use_tuple);
   if (wec) {
     co_return exchange_outcome{classify_upstream_error(wec, false), false};
   }

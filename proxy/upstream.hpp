@@ -95,16 +95,16 @@ private:
   std::atomic<bool> closed_{false};
 };
 
-// Writes a complete request and reads the whole response (header within --header-timeout, then
-// each body piece within --idle-timeout), keeping the response body in `parser`. Transport
-// failures come back as errc values (timeouts, reset, bad response); `response_started` tells
-// whether any response byte arrived, which decides if a reused connection may be retried.
+// Writes a complete request (its bytes, head and body) and reads the whole response (header within
+// --header-timeout, then each body piece within --idle-timeout), keeping the response body in
+// `parser`. Transport failures come back as errc values (timeouts, reset, bad response);
+// `response_started` tells whether any response byte arrived, which decides if a reused connection
+// may be retried.
 struct exchange_outcome {
   error_code ec;
   bool response_started = false;
 };
-awaitable<exchange_outcome> exchange(upstream_connection& conn,
-                                     http::request<http::string_body>& request,
+awaitable<exchange_outcome> exchange(upstream_connection& conn, std::string_view request,
                                      http::response_parser<http::string_body>& parser,
                                      const config& cfg);
 
