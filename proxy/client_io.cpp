@@ -79,9 +79,10 @@ struct disconnect_watch::state {
 
 disconnect_watch::disconnect_watch(tcp_socket& client, std::function<void()> on_gone)
     : state_(std::make_shared<state>(client, std::move(on_gone))) {
-  // A peeking receive, not a wait: Asio tries it at once only when the socket may have become
-  // readable since its last read, so arming the watch usually costs no system call, and what it
-  // sees stays in the socket for the next request.
+  // A peeking receive: Asio tries it at once (one system call that usually finds nothing, and
+  // sees a close that came before the watch), then queues it with the reactor; what it sees stays
+  // in the socket for the next request. A wait for readability costs as much: Asio re-arms the
+  // descriptor with epoll_ctl for a wait it does not try at once.
   auto& s = *state_;
   s.socket.async_receive(net::buffer(&s.peeked, 1), tcp_socket::message_peek,
                          [s = state_](error_code ec, std::size_t n) {

@@ -7,8 +7,9 @@ namespace meter {
 
 namespace {
 
-// Arms the pool's watch on an idle connection. Asio tries the peek at once only when the socket
-// may have become readable since its last read, so this usually costs no system call.
+// Arms the pool's watch on an idle connection: a peeking receive, tried at once (one system call
+// that finds nothing) and then queued with the reactor. A wait for readability would cost the
+// same: Asio re-arms the descriptor with epoll_ctl for a wait it does not try at once.
 void watch_idle(upstream_connection& conn) {
   auto& w = *conn.idle;
   w.watching = true;
