@@ -114,6 +114,11 @@ std::vector<option_spec> option_specs() {
        "Largest /api/embed body read whole; a larger one gets 413. Other bodies are streamed.",
        format_size(d.request_body_limit),
        [](config& c, std::string_view s) { return assign(parse_size(s), c.request_body_limit); }},
+      {"embed-reply-limit", "SIZE",
+       "Largest reply of one /api/embed sub-call, read whole to splice its vector into the merged "
+       "reply; a larger one fails the batch with 502.",
+       format_size(d.embed_reply_limit),
+       [](config& c, std::string_view s) { return assign(parse_size(s), c.embed_reply_limit); }},
       {"header-limit", "SIZE", "Largest request or response header.", format_size(d.header_limit),
        [](config& c, std::string_view s) {
          auto parsed = parse_size(s);
@@ -139,6 +144,10 @@ std::vector<option_spec> option_specs() {
        [](config& c, std::string_view s) { return assign(parse_count(s, 0, 1024), c.threads); }},
       {"max-model-labels", "N", "Most distinct model names used as metric label values.",
        std::to_string(d.max_model_labels), count_option(&config::max_model_labels, 1)},
+      {"cold-load-threshold", "DURATION",
+       "An upstream load_duration at least this long counts as a cold load "
+       "(ollama_meter_cold_loads_total).",
+       format_duration(d.cold_load_threshold), duration_option(&config::cold_load_threshold)},
       {"duration-buckets", "LIST",
        "Histogram bounds in seconds for duration metrics, comma-separated, increasing.", "built-in",
        [](config& c, std::string_view s) { return assign(parse_buckets(s), c.duration_buckets); }},

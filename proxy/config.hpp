@@ -42,14 +42,16 @@ struct config {
   std::chrono::milliseconds health_interval{15'000};    // background probe feeding upstream_up
 
   std::uint64_t request_body_limit = 64ull << 20; // bodies read whole (/api/embed); beyond: 413
+  std::uint64_t embed_reply_limit = 256ull << 20; // one embed sub-call's reply; beyond: 502
   std::uint32_t header_limit = 1u << 20;          // request and response header bytes
   bool preserve_host = false;                     // forward the client's Host unchanged
   bool access_log = true;                         // one line per request on stderr
   unsigned threads = 0;                           // 0: hardware threads
 
-  std::size_t max_model_labels = 100;   // distinct model label values in metrics
-  std::vector<double> duration_buckets; // seconds; empty: built-in defaults
-  std::vector<double> token_buckets;    // empty: built-in defaults
+  std::size_t max_model_labels = 100;                 // distinct model label values in metrics
+  std::vector<double> duration_buckets;               // seconds; empty: built-in defaults
+  std::vector<double> token_buckets;                  // empty: built-in defaults
+  std::chrono::milliseconds cold_load_threshold{500}; // upstream load_duration this long: cold
 };
 
 // What parsing the command line asks the program to do.

@@ -21,10 +21,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// Bound on one single-input reply. Not --request-body-limit, which is about what clients send: a
-// reply holds one vector, a few hundred KiB even for very wide models.
-constexpr std::uint64_t max_embed_reply_bytes = 256ull << 20;
-
 // The first failure of a batch decides its answer: an upstream reply relayed as it came, or one of
 // the proxy's own errors.
 struct batch_failure {
@@ -119,7 +115,7 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
     upstream_connection& conn = **connected;
     http::response_parser<http::string_body> parser;
     parser.header_limit(cfg.header_limit);
-    parser.body_limit(max_embed_reply_bytes);
+    parser.body_limit(cfg.embed_reply_limit);
 
     f.active[w] = &conn;
     auto started = clock::now();

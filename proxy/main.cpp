@@ -36,7 +36,8 @@ int run(const config& cfg) {
     recorder.emplace(metrics::metrics_options{.max_model_labels = cfg.max_model_labels,
                                               .duration_buckets = cfg.duration_buckets,
                                               .token_buckets = cfg.token_buckets,
-                                              .version = METER_VERSION});
+                                              .version = METER_VERSION,
+                                              .cold_load_threshold = cfg.cold_load_threshold});
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "ollama-meter: %s\n", e.what());
     return 2;

@@ -1,6 +1,6 @@
 // /api/embed through ollama-meter, the failure side: one failing input fails the batch with the
 // upstream's status and body, no further sub-calls, an unreachable upstream (502), header timeouts
-// (C16), a client that disconnects, and the request body limit (413).
+// (C16), a client that disconnects, the request body limit (413) and the sub-call reply limit.
 #include "tests/integration/meter_harness.hpp"
 
 #include <catch2/catch.hpp>
@@ -273,6 +273,28 @@ TEST_CASE("embed: --request-body-limit does not limit the size of the upstream's
   INFO(r.body.substr(0, 300));
   CHECK(r.status == 200);
   CHECK(raw_vectors(r.body).size() == 2);
+}
+
+TEST_CASE("embed: a sub-call reply above --embed-reply-limit fails the batch with a JSON 502",
+          "[embed][limits]") {
+  // A reply of 384 floats is several KB; 2KiB lets no reply through, the default lets all.
+  auto sim = start_sim();
+  auto limited = start_meter(sim.authority(), {"--embed-reply-limit", "2KiB"});
+  auto unlimited = start_meter(sim.authority());
+  std::vector<std::string> inputs{"a", "b"};
+  auto r = request(limited.authority(), "POST", "/api/embed", embed_body("all-minilm", inputs),
+                   json_headers);
+  INFO(r.body.substr(0, 300));
+  CHECK(r.status == 502);
+  CHECK(r.header("content-type") == "application/json; charset=utf-8");
+  auto j = parse_json(r.body);
+  CHECK(j.size() == 1);
+  CHECK(j["error"] == "upstream Ollama sent an invalid response");
+  CHECK(request(limited.authority(), "GET", "/healthz").status == 200);
+  auto ok = request(unlimited.authority(), "POST", "/api/embed", embed_body("all-minilm", inputs),
+                    json_headers);
+  CHECK(ok.status == 200);
+  CHECK(raw_vectors(ok.body).size() == 2);
 }
 
 TEST_CASE("embed: repeated client disconnects mid-batch leave the proxy healthy",

@@ -2,6 +2,7 @@
 // line, no listener), configuration from the environment, the ready line, graceful stop on
 // SIGTERM/SIGINT, SIGPIPE, and the access log.
 #include "tests/integration/meter_harness.hpp"
+#include "tests/unit/metrics_exposition.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -60,6 +61,26 @@ TEST_CASE("metrics: /metrics answers Prometheus text and is not relayed", "[proc
   for (const auto& e : relayed_log(sim.authority())) {
     CHECK(e.target != "/metrics");
   }
+}
+
+TEST_CASE("metrics: --cold-load-threshold decides which upstream loads count as cold",
+          "[process][own]") {
+  // Each sim reports a 300 ms load_duration on its first call for a model, then none.
+  auto cold_loads_after_one_embed = [](std::vector<std::string> meter_args) {
+    auto sim = start_sim({"--cold-load-ms", "300"});
+    auto meter = start_meter(sim.authority(), std::move(meter_args));
+    auto r = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a"}),
+                     json_headers);
+    REQUIRE(r.status == 200);
+    REQUIRE(parse_json(r.body).value("load_duration", 0.0) >= 300e6);
+    double total = 0;
+    for (const auto& s : parse_samples(request(meter.authority(), "GET", "/metrics").body)) {
+      total += s.name == "ollama_meter_cold_loads_total" ? s.value : 0;
+    }
+    return total;
+  };
+  CHECK(cold_loads_after_one_embed({"--cold-load-threshold", "200ms"}) == 1);
+  CHECK(cold_loads_after_one_embed({}) == 0); // the default threshold is 500ms
 }
 
 TEST_CASE("config: bad configuration exits 2 with one line on stderr and never listens",

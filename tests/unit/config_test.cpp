@@ -104,12 +104,16 @@ TEST_CASE("No flags and no environment give the documented defaults") {
   CHECK(c.client_header_timeout == d.client_header_timeout);
   CHECK(c.keepalive_timeout == d.keepalive_timeout);
   CHECK(c.shutdown_grace == d.shutdown_grace);
+  CHECK(c.health_timeout == d.health_timeout);
+  CHECK(c.health_interval == d.health_interval);
   CHECK(c.request_body_limit == 64ull << 20);
+  CHECK(c.embed_reply_limit == 256ull << 20);
   CHECK(c.header_limit == d.header_limit);
   CHECK_FALSE(c.preserve_host);
   CHECK(c.access_log);
   CHECK(c.threads == 0);
   CHECK(c.max_model_labels == d.max_model_labels);
+  CHECK(c.cold_load_threshold == 500ms);
   CHECK(c.duration_buckets.empty());
   CHECK(c.token_buckets.empty());
 }
@@ -143,8 +147,14 @@ TEST_CASE("Every flag sets its field") {
                            "7",
                            "--shutdown-grace",
                            "2.5s",
+                           "--health-timeout",
+                           "3s",
+                           "--health-interval",
+                           "1m",
                            "--request-body-limit",
                            "1GiB",
+                           "--embed-reply-limit",
+                           "4MiB",
                            "--header-limit",
                            "64KiB",
                            "--preserve-host",
@@ -153,6 +163,8 @@ TEST_CASE("Every flag sets its field") {
                            "4",
                            "--max-model-labels",
                            "20",
+                           "--cold-load-threshold",
+                           "2s",
                            "--duration-buckets",
                            "0.1,1,10",
                            "--token-buckets",
@@ -172,12 +184,16 @@ TEST_CASE("Every flag sets its field") {
   CHECK(c.client_header_timeout == 90s);
   CHECK(c.keepalive_timeout == 7s);
   CHECK(c.shutdown_grace == 2500ms);
+  CHECK(c.health_timeout == 3s);
+  CHECK(c.health_interval == 1min);
   CHECK(c.request_body_limit == 1ull << 30);
+  CHECK(c.embed_reply_limit == 4ull << 20);
   CHECK(c.header_limit == 64u << 10);
   CHECK(c.preserve_host);
   CHECK_FALSE(c.access_log);
   CHECK(c.threads == 4);
   CHECK(c.max_model_labels == 20);
+  CHECK(c.cold_load_threshold == 2s);
   CHECK(c.duration_buckets == std::vector<double>{0.1, 1, 10});
   CHECK(c.token_buckets == std::vector<double>{1, 10, 100});
 }
@@ -339,12 +355,16 @@ TEST_CASE("config: --help documents every flag with its default and environment 
       "client-header-timeout",
       "keepalive-timeout",
       "shutdown-grace",
+      "health-timeout",
+      "health-interval",
       "request-body-limit",
+      "embed-reply-limit",
       "header-limit",
       "preserve-host",
       "no-access-log",
       "threads",
       "max-model-labels",
+      "cold-load-threshold",
       "duration-buckets",
       "token-buckets",
   };
