@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <ctime>
+#include <iterator>
 #include <vector>
 
 #include <boost/beast/core/string.hpp>
@@ -132,6 +133,14 @@ std::string relayed_response_head(const http::response_header<>& upstream, unsig
   }
   out.append("\r\n");
   return out;
+}
+
+bool has_unsupported_transfer_encoding(const http::request_header<>& request) {
+  auto [first, last] = request.equal_range(http::field::transfer_encoding);
+  if (first == last) {
+    return false;
+  }
+  return std::next(first) != last || !boost::beast::iequals(first->value(), "chunked");
 }
 
 bool response_has_body(http::verb method, unsigned status) {

@@ -39,6 +39,11 @@ std::string upstream_request_head(const boost::beast::http::request_header<>& cl
 std::string relayed_response_head(const boost::beast::http::response_header<>& upstream,
                                   unsigned version, std::string_view framing, bool keep_alive);
 
+// Whether a request's Transfer-Encoding leaves its body length unknowable: anything but a single
+// Transfer-Encoding field reading "chunked". Like Go's server (and nginx), the proxy refuses such a
+// request with 501 and closes: guessing would let the body be read as another request.
+bool has_unsupported_transfer_encoding(const boost::beast::http::request_header<>& request);
+
 // Whether the response to `method` with `status` can carry a body (not HEAD, 1xx, 204, 304).
 bool response_has_body(boost::beast::http::verb method, unsigned status);
 

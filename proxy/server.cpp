@@ -5,6 +5,7 @@
 
 #include "proxy/client_io.hpp"
 #include "proxy/embed_fanout.hpp"
+#include "proxy/forwarding.hpp"
 #include "proxy/log.hpp"
 #include "proxy/own_routes.hpp"
 #include "proxy/relay.hpp"
@@ -213,6 +214,12 @@ awaitable<void> server::run_session(tcp_stream stream, std::shared_ptr<session_e
                  read_ec != http::error::end_of_stream && read_ec != http::error::partial_message) {
         co_await reject_request(stream, http::status::bad_request, "400 Bad Request", cfg);
       }
+      break;
+    }
+
+    if (has_unsupported_transfer_encoding(parser.get())) {
+      co_await reject_request(stream, http::status::not_implemented,
+                              "Unsupported transfer encoding", cfg);
       break;
     }
 

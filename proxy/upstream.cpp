@@ -66,6 +66,9 @@ awaitable<boost::system::result<upstream_lease>> upstream::connect(executor ex) 
     tcp_resolver resolver{ex};
     auto [rec, results] = co_await resolver.async_resolve(
         cfg_.upstream.host, std::to_string(cfg_.upstream.port), use_tuple);
+    if (rec == net::error::operation_aborted) {
+      co_return rec; // the caller was cancelled (its client left): not the upstream's failure
+    }
     if (rec) {
       rec_.upstream_failed(metrics::upstream_failure::connect);
       co_return make_error_code(errc::upstream_unreachable);
@@ -76,6 +79,9 @@ awaitable<boost::system::result<upstream_lease>> upstream::connect(executor ex) 
   tcp_stream stream{ex};
   stream.expires_after(cfg_.connect_timeout);
   auto [cec, ep] = co_await stream.async_connect(endpoints, use_tuple);
+  if (cec == net::error::operation_aborted) {
+    co_return cec; // the caller was cancelled (its client left): not the upstream's failure
+  }
   if (cec) {
     bool timed_out = cec == beast::error::timeout;
     rec_.upstream_failed(timed_out ? metrics::upstream_failure::timeout

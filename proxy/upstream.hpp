@@ -61,7 +61,8 @@ public:
   const std::string& authority() const { return authority_; }
 
   // Borrows an idle connection of `ex`'s I/O thread, or connects a new one on `ex` within the
-  // connect timeout. Errors: errc::upstream_unreachable, errc::upstream_connect_timeout.
+  // connect timeout. Errors: errc::upstream_unreachable, errc::upstream_connect_timeout (both
+  // counted as upstream failures), operation_aborted when the calling coroutine is cancelled.
   awaitable<boost::system::result<upstream_lease>> connect(executor ex);
 
   // Returns a connection whose last exchange ended cleanly with keep-alive to its I/O thread's

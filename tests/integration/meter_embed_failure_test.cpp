@@ -2,6 +2,7 @@
 // upstream's status and body, no further sub-calls, an unreachable upstream (502), header timeouts
 // (C16), a client that disconnects, the request body limit (413) and the sub-call reply limit.
 #include "tests/integration/meter_harness.hpp"
+#include "tests/unit/metrics_exposition.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -324,4 +325,31 @@ TEST_CASE("embed: repeated client disconnects mid-batch leave the proxy healthy"
   CHECK(raw_vectors(r.body).size() == 3);
   CHECK_FALSE(meter.wait_exit(0ms));
   CHECK(meter.stderr_text().find("AddressSanitizer") == std::string::npos);
+}
+
+TEST_CASE("embed: clients that leave while sub-calls connect are not upstream failures",
+          "[embed][disconnect][metrics]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority(), {"--max-fanout", "3"});
+  for (int round = 0; round < 20; ++round) {
+    socket_guard fd{connect_to(meter.authority())};
+    REQUIRE(send_bytes(fd.fd,
+                       build_request(meter.authority(), "POST", "/api/embed",
+                                     embed_body("all-minilm", {"a", "b", "c"}), json_headers),
+                       5s));
+    fd.close(); // at once: the sub-calls are still connecting or waiting for their replies
+  }
+  std::string text;
+  REQUIRE(wait_until(10s, [&] {
+    text = request(meter.authority(), "GET", "/metrics").body;
+    return sample_value(text, "ollama_meter_upstream_calls_in_flight") == 0 &&
+           sample_value(text, "ollama_meter_requests_in_flight", {{"route", "/api/embed"}}) == 0;
+  }));
+  CHECK(sample_value(text, "ollama_meter_client_disconnects_total", {{"route", "/api/embed"}})
+            .value_or(0) > 0);
+  for (const char* kind : {"connect", "timeout", "reset"}) {
+    INFO(kind);
+    CHECK(sample_value(text, "ollama_meter_upstream_errors_total", {{"kind", kind}}).value_or(0) ==
+          0);
+  }
 }

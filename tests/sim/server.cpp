@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <cstdio>
 #include <ifaddrs.h>
+#include <iterator>
 #include <unistd.h>
 
 namespace meter::sim {
@@ -237,6 +238,16 @@ awaitable<void> linger(beast::tcp_stream& stream) {
   stream.expires_never();
 }
 
+// net/http reads a request body only with no Transfer-Encoding or exactly one field "chunked"
+// (HTTP/1.0 requests: the field is ignored); anything else is refused before the handler runs.
+bool unsupported_transfer_encoding(const http::request_header<>& request) {
+  if (request.version() < 11) {
+    return false;
+  }
+  auto [first, last] = request.equal_range(http::field::transfer_encoding);
+  return first != last && (std::next(first) != last || !beast::iequals(first->value(), "chunked"));
+}
+
 awaitable<void> session(sim_context& ctx, tcp::socket socket) {
   ctx.state.connection_opened();
   error_code ignored;
@@ -264,6 +275,14 @@ awaitable<void> session(sim_context& ctx, tcp::socket socket) {
       if (!answer.empty()) {
         co_await net::async_write(stream.socket(), net::buffer(answer), use_tuple);
       }
+      break;
+    }
+    if (unsupported_transfer_encoding(parser.get())) {
+      // net/http's answer; the body's length is unknown, so nothing after the head can be read.
+      static constexpr std::string_view answer =
+          "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Connection: close\r\n\r\nUnsupported transfer encoding";
+      co_await net::async_write(stream.socket(), net::buffer(answer), use_tuple);
       break;
     }
     after_request next = co_await serve_request(ctx, stream, buffer, parser);

@@ -4,6 +4,7 @@
 #include "proxy/framing.hpp"
 
 #include <string>
+#include <vector>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -219,4 +220,24 @@ TEST_CASE("framing: one write holds the head, a framed piece and the end of the 
     REQUIRE(parser.is_done());
     CHECK(parser.get().body() == big + data);
   }
+}
+
+TEST_CASE("forwarding: only a single Transfer-Encoding field reading chunked is supported",
+          "[forwarding]") {
+  auto request_with = [](std::vector<std::string> encodings) {
+    http::request_header<> h;
+    h.method(http::verb::post);
+    h.target("/api/generate");
+    for (const auto& e : encodings) {
+      h.insert(http::field::transfer_encoding, e);
+    }
+    return h;
+  };
+  CHECK_FALSE(meter::has_unsupported_transfer_encoding(request_with({})));
+  CHECK_FALSE(meter::has_unsupported_transfer_encoding(request_with({"chunked"})));
+  CHECK_FALSE(meter::has_unsupported_transfer_encoding(request_with({"Chunked"})));
+  CHECK(meter::has_unsupported_transfer_encoding(request_with({"xchunked"})));
+  CHECK(meter::has_unsupported_transfer_encoding(request_with({"gzip, chunked"})));
+  CHECK(meter::has_unsupported_transfer_encoding(request_with({"chunked", "chunked"})));
+  CHECK(meter::has_unsupported_transfer_encoding(request_with({"identity"})));
 }
