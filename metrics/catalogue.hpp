@@ -95,7 +95,8 @@ inline constexpr metric_info generation_load_duration{
     "Upstream-reported load_duration of a generation."};
 inline constexpr metric_info cold_loads{
     "ollama_meter_cold_loads_total", metric_type::counter, "model, route",
-    "Upstream calls whose reported load_duration reached the cold-load threshold."};
+    "Embed requests and generations whose upstream-reported load_duration reached the cold-load "
+    "threshold (an embed request counts once, however many of its sub-calls waited)."};
 inline constexpr metric_info build_info{"ollama_meter_build_info", metric_type::gauge, "version",
                                         "Always 1; the version label is ollama-meter's version."};
 

@@ -413,14 +413,16 @@ void prometheus_recorder::embed_input(const embed_input_event& e) {
   c.prompt_tokens.Observe(to_count(e.prompt_tokens));
   const double load = to_seconds(e.load_duration);
   c.load_duration.Observe(load);
-  if (load >= impl_->cold_load_threshold) {
-    c.cold_loads.Increment();
-  }
 }
 
 void prometheus_recorder::embed_request(const embed_request_event& e) {
   embed_children& c = impl_->embed_for(e.model);
   c.request_inputs.Observe(static_cast<double>(e.inputs));
+  // Per request, not per sub-call: concurrent sub-calls all wait for the same load and all
+  // report it.
+  if (to_seconds(e.load_duration) >= impl_->cold_load_threshold) {
+    c.cold_loads.Increment();
+  }
   if (!e.ok) {
     c.requests_error.Increment();
     return;

@@ -68,7 +68,8 @@ struct embed_input_event {
 struct embed_request_event {
   std::string_view model;
   std::size_t inputs = 0;
-  seconds duration{}; // the whole request, as total_duration
+  seconds duration{};      // the whole request, as total_duration
+  seconds load_duration{}; // the largest a sub-call reported, as the merged load_duration
   bool ok = false;
 };
 

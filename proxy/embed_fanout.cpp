@@ -334,6 +334,11 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
   e.model = f.model;
   e.inputs = inputs;
   e.duration = elapsed;
+  std::int64_t largest_load_ns = 0;
+  for (const auto& r : f.results) {
+    largest_load_ns = std::max(largest_load_ns, r.part.load_duration);
+  }
+  e.load_duration = std::chrono::duration<double>(static_cast<double>(largest_load_ns) / 1e9);
   e.ok = !f.failure && !f.client_gone;
   svc.rec.embed_request(e);
   co_return out;

@@ -65,12 +65,14 @@ TEST_CASE("metrics: /metrics answers Prometheus text and is not relayed", "[proc
 
 TEST_CASE("metrics: --cold-load-threshold decides which upstream loads count as cold",
           "[process][own]") {
-  // Each sim reports a 300 ms load_duration on its first call for a model, then none.
+  // Each sim loads a model for 300 ms on its first call; the three concurrent sub-calls of the
+  // one request all wait for that load and report it, and it counts once.
   auto cold_loads_after_one_embed = [](std::vector<std::string> meter_args) {
     auto sim = start_sim({"--cold-load-ms", "300"});
+    meter_args.insert(meter_args.end(), {"--max-fanout", "3"});
     auto meter = start_meter(sim.authority(), std::move(meter_args));
-    auto r = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"a"}),
-                     json_headers);
+    auto r = request(meter.authority(), "POST", "/api/embed",
+                     embed_body("all-minilm", {"a", "b", "c"}), json_headers);
     REQUIRE(r.status == 200);
     REQUIRE(parse_json(r.body).value("load_duration", 0.0) >= 300e6);
     double total = 0;

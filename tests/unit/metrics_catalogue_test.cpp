@@ -50,7 +50,7 @@ std::string render_after_every_event() {
   rec.upstream_health(true);
   rec.queue_length_changed(1);
   rec.embed_input({"m", input_outcome::ok, seconds(0.01), seconds(0.001), 3, seconds(0.001)});
-  rec.embed_request({"m", 1, seconds(0.01), true});
+  rec.embed_request({.model = "m", .inputs = 1, .duration = seconds(0.01), .ok = true});
   rec.generation({"g", route::api_generate, true, seconds(0.1), seconds(1), 1, 2, seconds(0.1),
                   seconds(0.2), seconds(0)});
   return rec.render();

@@ -150,8 +150,8 @@ TEST_CASE("failed inputs are counted by outcome and kept out of the latency hist
 
 TEST_CASE("embed requests record inputs per request always and duration only when ok") {
   prometheus_recorder rec(test_options());
-  rec.embed_request({"m", 3, seconds(0.2), true});
-  rec.embed_request({"m", 600, seconds(9), false});
+  rec.embed_request({.model = "m", .inputs = 3, .duration = seconds(0.2), .ok = true});
+  rec.embed_request({.model = "m", .inputs = 600, .duration = seconds(9), .ok = false});
   const std::string text = rec.render();
   CHECK(sample_value(text, "ollama_meter_embed_request_inputs_bucket",
                      {{"model", "m"}, {"le", "2"}}) == 0);
@@ -245,17 +245,28 @@ TEST_CASE("a generation adds Ollama's token counts and durations so tokens per s
   CHECK(sample_value(text, "ollama_meter_generation_load_duration_seconds_count", l) == 2);
 }
 
-TEST_CASE("cold loads of embed sub-calls are counted against the configured threshold") {
+TEST_CASE("cold loads of embed requests are counted once per request against the threshold") {
   metrics_options o = test_options();
   o.cold_load_threshold = seconds(0.1);
   prometheus_recorder rec(o);
-  auto e = ok_input("m", 0.3);
-  e.load_duration = seconds(0.2);
-  rec.embed_input(e);
-  e.load_duration = seconds(0.05);
-  rec.embed_input(e);
-  CHECK(sample_value(rec.render(), "ollama_meter_cold_loads_total",
-                     {{"model", "m"}, {"route", "/api/embed"}}) == 1);
+  // Three concurrent sub-calls of one request all waited for the same load: one cold load.
+  auto input = ok_input("m", 0.3);
+  input.load_duration = seconds(0.2);
+  for (int i = 0; i < 3; ++i) {
+    rec.embed_input(input);
+  }
+  embed_request_event request{.model = "m",
+                              .inputs = 3,
+                              .duration = seconds(0.3),
+                              .load_duration = seconds(0.2),
+                              .ok = true};
+  rec.embed_request(request);
+  request.load_duration = seconds(0.05); // below the threshold: warm
+  rec.embed_request(request);
+  const label_set l{{"model", "m"}, {"route", "/api/embed"}};
+  CHECK(sample_value(rec.render(), "ollama_meter_cold_loads_total", l) == 1);
+  CHECK(sample_value(rec.render(), "ollama_meter_embed_load_duration_seconds_count",
+                     {{"model", "m"}}) == 3);
 }
 
 TEST_CASE("upstream errors of every kind are exported from the start and counted") {
@@ -347,7 +358,7 @@ TEST_CASE("every line of the exposition is a comment or a well-formed sample wit
   rec.request_started(route::api_embed);
   rec.request_finished({route::api_embed, "POST", 200, seconds(0.1), 10, 10});
   rec.embed_input(ok_input("m\"q\\", 0.01));
-  rec.embed_request({"m", 1, seconds(0.01), true});
+  rec.embed_request({.model = "m", .inputs = 1, .duration = seconds(0.01), .ok = true});
   rec.generation({"g", route::api_chat, true, seconds(0.1), seconds(1), 1, 2, seconds(0.1),
                   seconds(0.2), seconds(0)});
   rec.upstream_health(true);
