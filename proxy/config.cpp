@@ -81,6 +81,10 @@ std::vector<option_spec> option_specs() {
        }},
       {"max-fanout", "N", "Sub-calls of one /api/embed request in flight at once (at least 1).",
        std::to_string(d.max_fanout), count_option(&config::max_fanout, 1)},
+      {"max-split-inputs", "N",
+       "Largest /api/embed batch that is split and timed; a larger one goes to Ollama whole, "
+       "without embedding_durations (its merged reply would be held in memory).",
+       std::to_string(d.max_split_inputs), count_option(&config::max_split_inputs, 1)},
       {"upstream-concurrency", "N",
        "Embed sub-calls in flight to Ollama across all clients (at least 1).",
        std::to_string(d.upstream_concurrency), count_option(&config::upstream_concurrency, 1)},

@@ -27,6 +27,7 @@ struct config {
   std::optional<endpoint_address> metrics_listen; // --metrics-listen: separate /metrics port
 
   std::size_t max_fanout = 8;            // sub-calls of one request in flight at once
+  std::size_t max_split_inputs = 4096;   // larger /api/embed batches are forwarded unsplit
   std::size_t upstream_concurrency = 32; // embed calls in flight to the upstream, all clients
   std::size_t max_queued = 4096;         // embed sub-calls waiting for a slot; beyond: 503
   std::size_t max_connections = 768;  // client connections at once; beyond: accepted, then closed

@@ -280,7 +280,9 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
 
   reserve_padding(body);
   auto split = split_embed_request(body);
-  if (!split) {
+  // A batch above --max-split-inputs goes to Ollama whole: the reassembled reply would be held
+  // in the proxy's memory, and its size grows with the number of inputs, not with the request.
+  if (!split || split->inputs.size() > cfg.max_split_inputs) {
     auto out =
         co_await relay_buffered(client, svc, header, std::move(body), metrics::route::api_embed);
     out.bytes_in = bytes_in;

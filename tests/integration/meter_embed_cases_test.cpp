@@ -171,6 +171,20 @@ TEST_CASE("C05: bodies that are not in plain form are forwarded unchanged in one
   check_forwarded_unchanged(sim.authority(), meter.authority(), "/api/embed", body);
 }
 
+TEST_CASE("embed: a batch above --max-split-inputs goes to Ollama whole, one above is split",
+          "[embed][limits]") {
+  auto sim = start_sim({"--models", "m"});
+  auto meter = start_meter(sim.authority(), {"--max-split-inputs", "3"});
+  check_forwarded_unchanged(sim.authority(), meter.authority(), "/api/embed",
+                            embed_body("m", {"a", "b", "c", "d"}));
+  sim_reset(sim.authority());
+  auto r = request(meter.authority(), "POST", "/api/embed", embed_body("m", {"a", "b", "c"}),
+                   json_headers);
+  CHECK(r.status == 200);
+  CHECK(parse_json(r.body)["embedding_durations"].size() == 3);
+  CHECK(embed_calls(sim.authority()).size() == 3);
+}
+
 TEST_CASE("C05: an escaped input key gets the same vectors as Ollama, split or not",
           "[embed][C05]") {
   auto sim = start_sim({"--models", "m"});

@@ -94,6 +94,7 @@ TEST_CASE("No flags and no environment give the documented defaults") {
   CHECK(c.upstream.authority() == "127.0.0.1:11434");
   CHECK_FALSE(c.metrics_listen);
   CHECK(c.max_fanout == d.max_fanout);
+  CHECK(c.max_split_inputs == 4096);
   CHECK(c.upstream_concurrency == d.upstream_concurrency);
   CHECK(c.max_queued == d.max_queued);
   CHECK(c.max_connections == d.max_connections);
@@ -127,6 +128,8 @@ TEST_CASE("Every flag sets its field") {
                            ":9090",
                            "--max-fanout",
                            "3",
+                           "--max-split-inputs",
+                           "100",
                            "--upstream-concurrency",
                            "2",
                            "--max-queued",
@@ -174,6 +177,7 @@ TEST_CASE("Every flag sets its field") {
   REQUIRE(c.metrics_listen);
   CHECK(c.metrics_listen->authority() == "127.0.0.1:9090");
   CHECK(c.max_fanout == 3);
+  CHECK(c.max_split_inputs == 100);
   CHECK(c.upstream_concurrency == 2);
   CHECK(c.max_queued == 0);
   CHECK(c.max_connections == 10);
@@ -345,6 +349,7 @@ TEST_CASE("config: --help documents every flag with its default and environment 
       "upstream",
       "metrics-listen",
       "max-fanout",
+      "max-split-inputs",
       "upstream-concurrency",
       "max-queued",
       "max-connections",
