@@ -190,8 +190,11 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
   } else {
     close_delimited = true; // HTTP/1.0: the body ends when the connection closes
   }
-  out.keep_alive =
-      plan.client_keep_alive && !close_delimited && !svc.stopping.load(std::memory_order_relaxed);
+  // After a CONNECT the client may already be sending tunnel bytes the proxy does not relay:
+  // whatever the answer, the connection ends with it.
+  out.keep_alive = plan.client_keep_alive && !close_delimited &&
+                   plan.method != http::verb::connect &&
+                   !svc.stopping.load(std::memory_order_relaxed);
   out.status = status;
 
   auto write_client = [&](const framed_write& w) -> awaitable<bool> {

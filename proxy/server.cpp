@@ -147,7 +147,8 @@ void server::start() {
 awaitable<void> server::accept_loop(tcp_acceptor& acceptor, listener_kind kind) {
   for (;;) {
     executor home = threads_.next().get_executor();
-    auto [ec, socket] = co_await acceptor.async_accept(home, use_tuple);
+    tcp::endpoint peer; // from accept itself: a client that resets at once has no peer name later
+    auto [ec, socket] = co_await acceptor.async_accept(home, peer, use_tuple);
     if (ec == net::error::operation_aborted || !acceptor.is_open()) {
       co_return;
     }
@@ -171,29 +172,28 @@ awaitable<void> server::accept_loop(tcp_acceptor& acceptor, listener_kind kind) 
       sessions_.push_back(entry);
     }
     active_.fetch_add(1, std::memory_order_relaxed);
-    net::co_spawn(home, run_session(tcp_stream{std::move(socket)}, entry, kind),
-                  [this](std::exception_ptr e) {
-                    active_.fetch_sub(1, std::memory_order_relaxed);
-                    if (e) {
-                      try {
-                        std::rethrow_exception(e);
-                      } catch (const std::exception& ex) {
-                        log::error(
-                            fmt::format("session ended by an unexpected error: {}", ex.what()));
-                      }
-                    }
-                  });
+    net::co_spawn(
+        home, run_session(tcp_stream{std::move(socket)}, peer.address().to_string(), entry, kind),
+        [this](std::exception_ptr e) {
+          active_.fetch_sub(1, std::memory_order_relaxed);
+          if (e) {
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              log::error(fmt::format("session ended by an unexpected error: {}", ex.what()));
+            }
+          }
+        });
   }
 }
 
-awaitable<void> server::run_session(tcp_stream stream, std::shared_ptr<session_entry> entry,
-                                    listener_kind kind) {
+awaitable<void> server::run_session(tcp_stream stream, std::string client_ip,
+                                    std::shared_ptr<session_entry> entry, listener_kind kind) {
   const config& cfg = svc_.cfg;
   entry->stream = &stream;
   error_code ec;
-  auto peer = stream.socket().remote_endpoint(ec);
   beast::flat_buffer buffer;
-  client_side client{stream, buffer, ec ? std::string{} : peer.address().to_string(), {}};
+  client_side client{stream, buffer, std::move(client_ip), {}};
 
   for (bool first = true;; first = false) {
     entry->idle = true;

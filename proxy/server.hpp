@@ -42,8 +42,8 @@ private:
   enum class listener_kind { api, metrics_only };
 
   awaitable<void> accept_loop(tcp_acceptor& acceptor, listener_kind kind);
-  awaitable<void> run_session(tcp_stream stream, std::shared_ptr<session_entry> entry,
-                              listener_kind kind);
+  awaitable<void> run_session(tcp_stream stream, std::string client_ip,
+                              std::shared_ptr<session_entry> entry, listener_kind kind);
   awaitable<request_outcome>
   dispatch(client_side& client, http::request_parser<http::empty_body>& parser, listener_kind kind);
   awaitable<void> drain(std::function<void()> on_drained);

@@ -8,6 +8,9 @@
 
 #include <csignal>
 #include <future>
+#include <sstream>
+
+#include <sys/socket.h>
 
 using namespace meter::test;
 using namespace std::chrono_literals;
@@ -253,4 +256,44 @@ TEST_CASE("access log: one line per request with method, path, status and inputs
   CHECK(missing_line.find(" 404 ") != std::string::npos);
   // The query string may carry data too: the logged path stops before it.
   CHECK(log.find("trace=1") == std::string::npos);
+}
+
+TEST_CASE("access log: a client that resets at once is still logged with its address",
+          "[process][log]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  constexpr int rounds = 5;
+  for (int round = 0; round < rounds; ++round) {
+    socket_guard fd{connect_to(meter.authority())};
+    REQUIRE(send_bytes(fd.fd,
+                       build_request(meter.authority(), "POST", "/api/embed",
+                                     embed_body("all-minilm", {"@sleep=500;a", "b"}), json_headers),
+                       5s));
+    linger reset_on_close{1, 0};
+    ::setsockopt(fd.fd, SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close);
+  }
+  std::vector<std::string> lines;
+  REQUIRE(wait_until(10s, [&] {
+    lines.clear();
+    std::istringstream log{meter.stderr_text()};
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("\"POST /api/embed") != std::string::npos) {
+        lines.push_back(line);
+      }
+    }
+    return lines.size() == rounds;
+  }));
+  for (const auto& line : lines) {
+    INFO(line);
+    CHECK(line.find(" 127.0.0.1 \"POST /api/embed") != std::string::npos);
+  }
+}
+
+TEST_CASE("relay: the connection ends after the answer to a CONNECT", "[relay][framing]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  auto r = timed_raw_exchange(
+      meter.authority(), "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 5s);
+  CHECK(r.all.rfind("HTTP/1.1 4", 0) == 0);
+  CHECK(r.eof);
 }
