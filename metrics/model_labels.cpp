@@ -59,18 +59,21 @@ bool is_admissible_model_name(std::string_view name) noexcept {
   return true;
 }
 
-model_label_table::model_label_table(std::size_t capacity) : capacity_(capacity) {
-  full_.store(capacity_ == 0, std::memory_order_relaxed);
-}
+model_label_table::model_label_table(std::size_t capacity) : capacity_(capacity) {}
 
 std::size_t model_label_table::index_of(std::string_view name) {
   {
+    // Whether the table is full is read under the same lock as the lookup: read apart, a name
+    // that took the last slot in between would be `other` here and its own label elsewhere.
     std::shared_lock lock(mutex_);
     if (const auto it = index_.find(name); it != index_.end()) {
       return it->second;
     }
+    if (names_.size() >= capacity_) {
+      return other_index();
+    }
   }
-  if (full_.load(std::memory_order_acquire) || !is_admissible_model_name(name)) {
+  if (!is_admissible_model_name(name)) {
     return other_index();
   }
   std::unique_lock lock(mutex_);
@@ -83,9 +86,6 @@ std::size_t model_label_table::index_of(std::string_view name) {
   const std::size_t index = names_.size();
   names_.emplace_back(name);
   index_.emplace(names_.back(), index);
-  if (names_.size() == capacity_) {
-    full_.store(true, std::memory_order_release);
-  }
   return index;
 }
 

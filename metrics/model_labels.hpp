@@ -3,7 +3,6 @@
 // of series whatever clients send.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <shared_mutex>
@@ -49,7 +48,6 @@ private:
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> index_;
   std::vector<std::string> names_;
-  std::atomic<bool> full_{false}; // once set, unknown names go to `other` without locking twice
 };
 
 } // namespace meter::metrics

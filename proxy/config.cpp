@@ -130,6 +130,9 @@ std::vector<option_spec> option_specs() {
              n != nullptr && *n > std::numeric_limits<std::uint32_t>::max()) {
            return reason("header limit must be below 4GiB");
          }
+         if (const auto* n = std::get_if<std::uint64_t>(&parsed); n != nullptr && *n < 1024) {
+           return reason("header limit must be at least 1KiB: no request head fits in less");
+         }
          return assign(std::move(parsed), c.header_limit);
        }},
       {"preserve-host", "",

@@ -98,11 +98,10 @@ parsed<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (total_ms > max_ms) {
     return "duration " + shown(s) + " is too long (at most 8784h)";
   }
-  const auto ms = std::llround(total_ms);
-  if (ms < 1) {
+  if (total_ms < 1) {
     return "duration " + shown(s) + " must be at least 1ms";
   }
-  return std::chrono::milliseconds(ms);
+  return std::chrono::milliseconds(std::llround(total_ms));
 }
 
 parsed<std::uint64_t> parse_size(std::string_view text) {

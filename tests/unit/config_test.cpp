@@ -263,8 +263,8 @@ TEST_CASE("Durations take Go syntax or seconds and must be at least a millisecon
     INFO(text);
     CHECK(parsed({"--connect-timeout", text}).connect_timeout == expected);
   }
-  for (const char* bad : {"0", "0s", "-1s", "-5", "10x", "s", "1m30", "100us", "abc", "1e400",
-                          "nan", "100000h", "1s-2s"}) {
+  for (const char* bad : {"0", "0s", "-1s", "-5", "10x", "s", "1m30", "100us", "0.5ms", "999us",
+                          "abc", "1e400", "nan", "100000h", "1s-2s"}) {
     INFO(bad);
     const std::string error = error_of({"--idle-timeout", bad});
     CHECK(contains(error, "--idle-timeout"));
@@ -287,6 +287,8 @@ TEST_CASE("Sizes take bytes or K, M and G suffixes in multiples of 1024") {
   }
   CHECK(contains(error_of({"--header-limit", "4GiB"}), "header limit must be below 4GiB"));
   CHECK(parsed({"--header-limit", "4095M"}).header_limit == 4095u << 20);
+  CHECK(contains(error_of({"--header-limit", "10"}), "at least 1KiB"));
+  CHECK(parsed({"--header-limit", "1K"}).header_limit == 1024);
 }
 
 TEST_CASE("Counts are range-checked per flag") {
