@@ -46,7 +46,7 @@ inline constexpr metric_info upstream_up{
     "1 when the last health probe of the upstream Ollama succeeded, else 0."};
 inline constexpr metric_info queue_length{
     "ollama_meter_fanout_queue_length", metric_type::gauge, "",
-    "Embed sub-calls waiting inside the proxy for a fan-out or upstream slot."};
+    "Embed sub-calls waiting inside the proxy for an upstream-concurrency slot."};
 inline constexpr metric_info embed_input_duration{
     "ollama_meter_embed_input_duration_seconds", metric_type::histogram, "model",
     "Upstream duration of one successful embed input (the value reported in embedding_durations)."};
