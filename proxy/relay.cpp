@@ -236,7 +236,10 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
       if (rec && rec != http::error::need_buffer) {
         // The head is gone (a body that was here whole cannot fail): all that is left is to end
         // the response early, so the client sees a truncated body rather than a complete one.
-        if (rec != net::error::operation_aborted) {
+        // A client that left closed the upstream connection itself (the read then fails with
+        // operation_aborted, or bad_descriptor when it started after the close): not Ollama's
+        // failure.
+        if (!progress.client_gone && rec != net::error::operation_aborted) {
           svc.rec.upstream_failed(upstream_failure_kind(classify_upstream_error(rec, false)));
         }
         out.keep_alive = false;

@@ -2,6 +2,7 @@
 // long silent gaps, in-stream errors and stream:false on /api/pull (C15), HTTP/1.0 clients get
 // close-delimited bodies (C20), and a 1 GiB blob upload passes in constant memory.
 #include "tests/integration/meter_harness.hpp"
+#include "tests/unit/metrics_exposition.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -81,6 +82,33 @@ TEST_CASE("C13: streamed generate and chat lines reach the client as the upstrea
   CHECK(ms_between(arrivals.front(), arrivals.back()) >=
         1400 * (static_cast<double>(arrivals.size()) - 1) / 2);
   CHECK(ms_between(s.sent_at, arrivals.front()) < 1500);
+}
+
+TEST_CASE("streaming: clients that leave mid-stream are not counted as upstream failures",
+          "[relay][streaming][metrics]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  const std::string body =
+      R"({"model":"llama3.2","prompt":"@gap=10;hi","options":{"num_predict":3}})";
+  for (int round = 0; round < 30; ++round) {
+    socket_guard fd{connect_to(meter.authority())};
+    REQUIRE(send_bytes(
+        fd.fd, build_request(meter.authority(), "POST", "/api/generate", body, json_headers), 5s));
+    REQUIRE_FALSE(read_until(fd.fd, "\r\n\r\n", 5s).empty());
+    fd.close(); // mid-stream: the proxy closes the upstream call under a pending or later read
+  }
+  std::string text;
+  REQUIRE(wait_until(10s, [&] {
+    text = request(meter.authority(), "GET", "/metrics").body;
+    return sample_value(text, "ollama_meter_requests_in_flight", {{"route", "/api/generate"}}) == 0;
+  }));
+  CHECK(sample_value(text, "ollama_meter_client_disconnects_total", {{"route", "/api/generate"}})
+            .value_or(0) > 0); // most, unless a stream ended before its close was seen
+  for (const char* kind : {"connect", "timeout", "reset"}) {
+    INFO(kind);
+    CHECK(sample_value(text, "ollama_meter_upstream_errors_total", {{"kind", kind}}).value_or(0) ==
+          0);
+  }
 }
 
 TEST_CASE("C13: streamed lines are relayed byte for byte, with no blank or re-framed lines",
