@@ -113,7 +113,7 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
       co_return;
     }
     upstream_connection& conn = **connected;
-    http::response_parser<http::string_body> parser;
+    response_parser<http::string_body> parser;
     parser.header_limit(cfg.header_limit);
     parser.body_limit(cfg.embed_reply_limit);
 
@@ -236,9 +236,9 @@ awaitable<void> run_workers(fanout& f) {
 
 // Reads the whole request body within --request-body-limit.
 awaitable<std::pair<error_code, std::string>>
-read_whole_body(client_side& client, http::request_parser<http::empty_body>& header_parser,
+read_whole_body(client_side& client, request_parser<http::empty_body>& header_parser,
                 const config& cfg) {
-  http::request_parser<http::string_body> parser{std::move(header_parser)};
+  request_parser<http::string_body> parser{std::move(header_parser)};
   parser.body_limit(cfg.request_body_limit);
   if (auto length = parser.content_length()) {
     parser.get().body().reserve(*length + simdjson::SIMDJSON_PADDING);
@@ -256,7 +256,7 @@ read_whole_body(client_side& client, http::request_parser<http::empty_body>& hea
 } // namespace
 
 awaitable<request_outcome> handle_embed(client_side& client, services& svc,
-                                        http::request_parser<http::empty_body>& parser) {
+                                        request_parser<http::empty_body>& parser) {
   const config& cfg = svc.cfg;
   http::request<http::empty_body> header = parser.get();
   unsigned version = header.version();

@@ -5,11 +5,12 @@
 #pragma once
 
 #include "proxy/net.hpp"
+#include "proxy/parsers.hpp"
 #include "proxy/session.hpp"
 
 namespace meter {
 
 awaitable<request_outcome> handle_embed(client_side& client, services& svc,
-                                        http::request_parser<http::empty_body>& parser);
+                                        request_parser<http::empty_body>& parser);
 
 } // namespace meter

@@ -37,7 +37,7 @@ awaitable<probe_result> probe_upstream(services& svc) {
   append_field(request, "Host", svc.up.authority());
   append_field(request, "User-Agent", "ollama-meter/" METER_VERSION " health-probe");
   request.append("\r\n");
-  http::response_parser<http::string_body> parser;
+  response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);
   auto outcome = co_await exchange(**connected, request, parser, probe_cfg);
   if (outcome.ec) {

@@ -32,7 +32,7 @@ constexpr std::size_t idle_client_buffer_limit = 4 * 1024;
 
 // Where the request body comes from: the client connection, or bytes the proxy already holds.
 struct body_source {
-  http::request_parser<http::buffer_body>* streaming = nullptr;
+  request_parser<http::buffer_body>* streaming = nullptr;
   std::string_view buffered;
 };
 
@@ -59,9 +59,8 @@ awaitable<error_code> write_upstream(upstream_connection& conn, const framed_wri
 // Fills the parser's body buffer with the next piece of the client's body: parsed straight from
 // the bytes already read when there are any (a small body usually arrives with its header),
 // otherwise read within the idle timeout.
-awaitable<error_code> read_body_piece(client_side& client,
-                                      http::request_parser<http::buffer_body>& parser,
-                                      const config& cfg) {
+awaitable<error_code>
+read_body_piece(client_side& client, request_parser<http::buffer_body>& parser, const config& cfg) {
   if (client.buffer.size() > 0) {
     error_code ec;
     client.buffer.consume(parser.put(client.buffer.data(), ec));
@@ -81,7 +80,7 @@ awaitable<error_code> read_body_piece(client_side& client,
 // upstream connection. The head travels with the first body piece when that piece has already
 // arrived, and alone at once otherwise.
 awaitable<error_code> send_streamed_body(client_side& client, upstream_connection& conn,
-                                         http::request_parser<http::buffer_body>& parser,
+                                         request_parser<http::buffer_body>& parser,
                                          std::string head, bool chunked, const config& cfg,
                                          std::uint64_t& bytes_in, bool& client_failed) {
   if (client.buffer.size() == 0) {
@@ -144,7 +143,7 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
                                request_outcome& out, relay_progress& progress) {
   const config& cfg = svc.cfg;
   upstream_connection& conn = *progress.conn;
-  http::response_parser<http::buffer_body> parser;
+  response_parser<http::buffer_body> parser;
   parser.header_limit(cfg.header_limit);
   parser.body_limit(boost::none);
   if (plan.method == http::verb::head) {
@@ -388,9 +387,9 @@ awaitable<request_outcome> relay(client_side& client, services& svc, client_requ
 } // namespace
 
 awaitable<request_outcome> relay_streaming(client_side& client, services& svc,
-                                           http::request_parser<http::empty_body>& parser,
+                                           request_parser<http::empty_body>& parser,
                                            metrics::route r) {
-  http::request_parser<http::buffer_body> body_parser{std::move(parser)};
+  request_parser<http::buffer_body> body_parser{std::move(parser)};
   auto out = co_await relay(client, svc, client_request_of(body_parser.get()),
                             body_source{&body_parser, {}}, r);
   if (client.buffer.capacity() > idle_client_buffer_limit) {

@@ -8,6 +8,7 @@
 
 #include "metrics/recorder.hpp"
 #include "proxy/net.hpp"
+#include "proxy/parsers.hpp"
 #include "proxy/session.hpp"
 
 namespace meter {
@@ -15,7 +16,7 @@ namespace meter {
 // Relays a request whose header has been read into `parser`; its body (if any) is streamed from
 // the client as it arrives. `r` selects whether generation statistics are read on the way.
 awaitable<request_outcome> relay_streaming(client_side& client, services& svc,
-                                           http::request_parser<http::empty_body>& parser,
+                                           request_parser<http::empty_body>& parser,
                                            metrics::route r);
 
 // Relays a request whose body the proxy already holds (an /api/embed body that is not split).

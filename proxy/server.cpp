@@ -26,6 +26,8 @@ struct server::session_entry {
 
 namespace {
 
+constexpr std::size_t client_buffer_slack = 128 * 1024;
+
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
@@ -192,7 +194,9 @@ awaitable<void> server::run_session(tcp_stream stream, std::string client_ip,
   const config& cfg = svc_.cfg;
   entry->stream = &stream;
   error_code ec;
-  beast::flat_buffer buffer;
+  // Bytes read but not yet parsed: at most a header, or the trailers of a chunked body (which
+  // Beast does not count against the header limit), plus room for one large read.
+  beast::flat_buffer buffer{static_cast<std::size_t>(cfg.header_limit) + client_buffer_slack};
   client_side client{stream, buffer, std::move(client_ip), {}};
 
   for (bool first = true;; first = false) {
@@ -200,7 +204,7 @@ awaitable<void> server::run_session(tcp_stream stream, std::string client_ip,
     if (svc_.stopping.load(std::memory_order_relaxed)) {
       break;
     }
-    http::request_parser<http::empty_body> parser;
+    request_parser<http::empty_body> parser;
     parser.header_limit(cfg.header_limit);
     parser.body_limit(boost::none);
     stream.expires_after(first ? cfg.client_header_timeout : cfg.keepalive_timeout);
@@ -255,7 +259,7 @@ awaitable<void> server::run_session(tcp_stream stream, std::string client_ip,
 }
 
 awaitable<request_outcome> server::dispatch(client_side& client,
-                                            http::request_parser<http::empty_body>& parser,
+                                            request_parser<http::empty_body>& parser,
                                             listener_kind kind) {
   const auto& header = parser.get();
   auto path = path_of(header.target());

@@ -14,6 +14,7 @@
 #include "proxy/config.hpp"
 #include "proxy/io_threads.hpp"
 #include "proxy/net.hpp"
+#include "proxy/parsers.hpp"
 #include "proxy/session.hpp"
 
 namespace meter {
@@ -44,8 +45,8 @@ private:
   awaitable<void> accept_loop(tcp_acceptor& acceptor, listener_kind kind);
   awaitable<void> run_session(tcp_stream stream, std::string client_ip,
                               std::shared_ptr<session_entry> entry, listener_kind kind);
-  awaitable<request_outcome>
-  dispatch(client_side& client, http::request_parser<http::empty_body>& parser, listener_kind kind);
+  awaitable<request_outcome> dispatch(client_side& client, request_parser<http::empty_body>& parser,
+                                      listener_kind kind);
   awaitable<void> drain(std::function<void()> on_drained);
   void close_sessions(bool idle_only);
 

@@ -175,7 +175,7 @@ metrics::upstream_failure upstream_failure_kind(error_code ec) {
 }
 
 awaitable<exchange_outcome> exchange(upstream_connection& conn, std::string_view request,
-                                     http::response_parser<http::string_body>& parser,
+                                     response_parser<http::string_body>& parser,
                                      const config& cfg) {
   conn.stream.expires_after(cfg.idle_timeout);
   auto [wec, written] = co_await net::async_write(conn.stream, net::buffer(request), use_tuple);

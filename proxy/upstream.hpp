@@ -21,6 +21,7 @@
 #include "proxy/config.hpp"
 #include "proxy/io_threads.hpp"
 #include "proxy/net.hpp"
+#include "proxy/parsers.hpp"
 
 namespace meter {
 
@@ -106,8 +107,7 @@ struct exchange_outcome {
   bool response_started = false;
 };
 awaitable<exchange_outcome> exchange(upstream_connection& conn, std::string_view request,
-                                     http::response_parser<http::string_body>& parser,
-                                     const config& cfg);
+                                     response_parser<http::string_body>& parser, const config& cfg);
 
 // Maps a transport error of an upstream exchange to the proxy's error values.
 error_code classify_upstream_error(error_code ec, bool waiting_for_header);

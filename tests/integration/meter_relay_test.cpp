@@ -401,3 +401,60 @@ TEST_CASE("relay: a Transfer-Encoding other than one \"chunked\" gets Go's 501, 
     CHECK(e.target != "/api/generate");
   }
 }
+
+TEST_CASE("relay: header and trailer fields too long to store are refused, and the proxy lives on",
+          "[relay][limits]") {
+  // Beast stores a field in at most 64 KiB and throws beyond: within the default --header-limit
+  // of 1 MiB, one such field used to end the process.
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  const std::string huge(70'000, 'v');
+  const std::string host = "Host: " + meter.authority() + "\r\n";
+  auto alive = [&] {
+    CHECK_FALSE(meter.wait_exit(0ms));
+    CHECK(request(meter.authority(), "GET", "/api/version").status == 200);
+  };
+  SECTION("a header value") {
+    auto r = timed_raw_exchange(
+        meter.authority(), "GET /api/version HTTP/1.1\r\n" + host + "X-Big: " + huge + "\r\n\r\n",
+        5s);
+    CHECK(r.all.rfind("HTTP/1.1 431 ", 0) == 0);
+    alive();
+  }
+  SECTION("a header name") {
+    auto r = timed_raw_exchange(
+        meter.authority(), "GET /api/version HTTP/1.1\r\n" + host + "X-" + huge + ": v\r\n\r\n",
+        5s);
+    CHECK(r.all.rfind("HTTP/1.1 431 ", 0) == 0);
+    alive();
+  }
+  for (const std::string target : {"/api/show", "/api/embed"}) {
+    DYNAMIC_SECTION("a trailer of a chunked body to " << target) {
+      auto r = timed_raw_exchange(
+          meter.authority(),
+          "POST " + target + " HTTP/1.1\r\n" + host +
+              "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+              "2\r\n{}\r\n0\r\nX-Trailer: " +
+              huge + "\r\n\r\n",
+          5s);
+      CHECK(r.eof);
+      CHECK(r.all.find(" 200 ") == std::string::npos);
+      alive();
+    }
+  }
+  SECTION("endless trailers are cut off at the header limit") {
+    auto small = start_meter(sim.authority(), {"--header-limit", "16KiB"});
+    std::string trailers;
+    while (trailers.size() < (1u << 20)) {
+      trailers += "X-T: " + std::string(100, 't') + "\r\n";
+    }
+    auto r = timed_raw_exchange(small.authority(),
+                                "POST /api/show HTTP/1.1\r\nHost: " + small.authority() +
+                                    "\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n" +
+                                    trailers + "\r\n",
+                                10s);
+    CHECK(r.eof);
+    CHECK(r.all.find(" 200 ") == std::string::npos);
+    CHECK_FALSE(small.wait_exit(0ms));
+  }
+}
