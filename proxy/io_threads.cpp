@@ -34,7 +34,12 @@ void io_threads::run() {
   for (std::size_t i = 1; i < contexts_.size(); ++i) {
     others.emplace_back([ctx = contexts_[i].get()] { ctx->run(); });
   }
-  contexts_.front()->run();
+  try {
+    contexts_.front()->run();
+  } catch (...) {
+    stop(); // the other threads must end too, or joining them would wedge the process
+    throw;
+  }
 }
 
 void io_threads::stop() {

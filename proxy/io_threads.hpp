@@ -28,6 +28,8 @@ public:
   std::size_t index_of(const executor& ex) const;
 
   // Runs every context, context 0 on the calling thread; returns after stop() once all are done.
+  // An exception escaping context 0's handlers stops the others and is rethrown once they ended
+  // (one escaping another thread's handlers ends the process: std::terminate).
   void run();
   void stop();
 
