@@ -113,13 +113,9 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
       co_return;
     }
     upstream_connection& conn = **connected;
-    response_parser<http::string_body> parser;
-    parser.header_limit(cfg.header_limit);
-    parser.body_limit(cfg.embed_reply_limit);
-
     f.active[w] = &conn;
     auto started = clock::now();
-    auto outcome = co_await exchange(conn, request, parser, cfg);
+    auto outcome = co_await exchange(conn, request, cfg.embed_reply_limit, cfg);
     auto duration = clock::now() - started;
     f.active[w] = nullptr;
     if (f.stopped) {
@@ -137,8 +133,8 @@ awaitable<void> call_input(fanout& f, std::size_t w, std::size_t i, clock::durat
       co_return;
     }
 
-    auto reply = parser.release();
-    if (reply.keep_alive()) {
+    auto& reply = outcome.response;
+    if (keeps_alive(reply.base())) {
       f.svc.up.give_back(std::move(*connected));
     }
     if (reply.result() != http::status::ok) {
@@ -260,7 +256,7 @@ awaitable<request_outcome> handle_embed(client_side& client, services& svc,
   const config& cfg = svc.cfg;
   http::request<http::empty_body> header = parser.get();
   unsigned version = header.version();
-  bool keep_alive = header.keep_alive();
+  bool keep_alive = keeps_alive(header);
 
   // Refuse an announced oversized body before reading any of it (and before 100 Continue).
   if (auto length = parser.content_length(); length && *length > cfg.request_body_limit) {

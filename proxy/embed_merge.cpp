@@ -225,7 +225,10 @@ std::string merge_embed_reply(std::string_view model_token,
                      durations_open.size() + counts_open.size() + 4;
   for (const embed_result& r : results) {
     load_duration = std::max(load_duration, r.part.load_duration);
-    prompt_eval_count += r.part.prompt_eval_count;
+    // Summed as Go sums an int: wrapping around, never undefined behaviour.
+    prompt_eval_count =
+        static_cast<std::int64_t>(static_cast<std::uint64_t>(prompt_eval_count) +
+                                  static_cast<std::uint64_t>(r.part.prompt_eval_count));
     // One entry in each list, each but the first of a list preceded by a comma.
     size += r.part.vector.size() + decimal_length(r.duration_ns) +
             decimal_length(r.part.prompt_eval_count) + 3;

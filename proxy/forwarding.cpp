@@ -41,17 +41,20 @@ namespace {
 // Connection are hop-by-hop too (RFC 9110 §7.6.1).
 template <typename Emit>
 void for_each_end_to_end_field(const http::fields& from, Emit&& emit) {
-  const auto connection = from[http::field::connection];
+  const auto [first_connection, end_connection] = from.equal_range(http::field::connection);
   const auto listed = [&](std::string_view name) {
-    for (auto token : http::token_list{connection}) {
-      if (boost::beast::iequals(token, name)) {
-        return true;
+    for (auto it = first_connection; it != end_connection; ++it) {
+      for (auto token : http::token_list{it->value()}) {
+        if (boost::beast::iequals(token, name)) {
+          return true;
+        }
       }
     }
     return false;
   };
+  const bool any_listed = first_connection != end_connection;
   for (const auto& f : from) {
-    if (!is_hop_by_hop(f.name()) && (connection.empty() || !listed(f.name_string()))) {
+    if (!is_hop_by_hop(f.name()) && (!any_listed || !listed(f.name_string()))) {
       emit(f.name(), f.name_string(), f.value());
     }
   }
@@ -80,13 +83,18 @@ void for_each_forwarded_field(const http::request_header<>& client, const forwar
   if (replace_host) {
     emit(http::field::host, "Host", ctx.upstream_authority);
   }
-  std::string_view earlier_hops = client["X-Forwarded-For"];
+  // Earlier hops, from every X-Forwarded-For field in order, then the client.
+  std::string hops;
+  for (const auto& f : client) {
+    if (boost::beast::iequals(f.name_string(), "X-Forwarded-For") && !f.value().empty()) {
+      hops.append(hops.empty() ? "" : ", ").append(f.value());
+    }
+  }
   if (!ctx.client_ip.empty()) {
-    std::string xff{earlier_hops};
-    xff.append(earlier_hops.empty() ? "" : ", ").append(ctx.client_ip);
-    emit(http::field::unknown, "X-Forwarded-For", xff);
-  } else if (!earlier_hops.empty()) {
-    emit(http::field::unknown, "X-Forwarded-For", earlier_hops);
+    hops.append(hops.empty() ? "" : ", ").append(ctx.client_ip);
+  }
+  if (!hops.empty()) {
+    emit(http::field::unknown, "X-Forwarded-For", hops);
   }
   if (!has_proto) {
     emit(http::field::unknown, "X-Forwarded-Proto", "http");
@@ -133,6 +141,19 @@ std::string relayed_response_head(const http::response_header<>& upstream, unsig
   }
   out.append("\r\n");
   return out;
+}
+
+bool keeps_alive(const http::fields& fields, unsigned version) {
+  bool close = false;
+  bool keep_alive = false;
+  auto [first, last] = fields.equal_range(http::field::connection);
+  for (auto it = first; it != last; ++it) {
+    for (auto token : http::token_list{it->value()}) {
+      close = close || boost::beast::iequals(token, "close");
+      keep_alive = keep_alive || boost::beast::iequals(token, "keep-alive");
+    }
+  }
+  return !close && (version >= 11 || keep_alive);
 }
 
 bool has_unsupported_transfer_encoding(const http::request_header<>& request) {

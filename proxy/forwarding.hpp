@@ -39,6 +39,15 @@ std::string upstream_request_head(const boost::beast::http::request_header<>& cl
 std::string relayed_response_head(const boost::beast::http::response_header<>& upstream,
                                   unsigned version, std::string_view framing, bool keep_alive);
 
+// Whether the connection stays open after a message of `version` with these fields, by every
+// Connection field (Beast's keep_alive() reads only the first; Go reads them all): HTTP/1.1 unless
+// one lists "close", HTTP/1.0 only when one lists "keep-alive" and none "close".
+bool keeps_alive(const boost::beast::http::fields& fields, unsigned version);
+template <bool isRequest>
+bool keeps_alive(const boost::beast::http::header<isRequest>& header) {
+  return keeps_alive(header, header.version());
+}
+
 // Whether a request's Transfer-Encoding leaves its body length unknowable: anything but a single
 // Transfer-Encoding field reading "chunked". Like Go's server (and nginx), the proxy refuses such a
 // request with 501 and closes: guessing would let the body be read as another request.

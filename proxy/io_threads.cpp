@@ -13,6 +13,13 @@ io_threads::io_threads(unsigned count) {
   }
 }
 
+io_threads::~io_threads() {
+  guards_.clear();
+  while (!contexts_.empty()) {
+    contexts_.pop_back();
+  }
+}
+
 net::io_context& io_threads::next() {
   auto& ctx = *contexts_[next_];
   next_ = (next_ + 1) % contexts_.size();

@@ -16,6 +16,8 @@ namespace meter {
 class io_threads {
 public:
   explicit io_threads(unsigned count);
+  ~io_threads(); // destroys the contexts last to first: handlers left on the others may still
+                 // refer to objects of context 0 (the upstream slots, the listeners)
   io_threads(const io_threads&) = delete;
   io_threads& operator=(const io_threads&) = delete;
 

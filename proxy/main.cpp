@@ -8,6 +8,7 @@
 // Wiring only: configuration, metrics, upstream, server, signals, threads.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
@@ -82,6 +83,14 @@ int run(const config& cfg) {
   });
 
   io.run();
+  if (auto busy = srv.active_sessions(); busy > 0) {
+    // A request stuck where closing its client connection does not reach (say, a write to an
+    // upstream that stopped reading) has its coroutine still suspended. Destroying it would
+    // reach objects torn down before it: leave without unwinding anything.
+    log::warn(fmt::format("stopped with {} request(s) unfinished", busy));
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   log::info("stopped");
   return 0;
 }

@@ -37,16 +37,14 @@ awaitable<probe_result> probe_upstream(services& svc) {
   append_field(request, "Host", svc.up.authority());
   append_field(request, "User-Agent", "ollama-meter/" METER_VERSION " health-probe");
   request.append("\r\n");
-  response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024);
-  auto outcome = co_await exchange(**connected, request, parser, probe_cfg);
+  auto outcome = co_await exchange(**connected, request, 64 * 1024, probe_cfg);
   if (outcome.ec) {
     co_return probe_result{false, 0, outcome.ec.message()};
   }
-  if (parser.get().keep_alive()) {
+  if (keeps_alive(outcome.response.base())) {
     svc.up.give_back(std::move(*connected));
   }
-  co_return probe_result{true, parser.get().result_int(), {}};
+  co_return probe_result{true, outcome.response.result_int(), {}};
 }
 
 } // namespace
@@ -70,9 +68,9 @@ bool is_own_route(std::string_view path) {
 
 awaitable<request_outcome> handle_own_route(client_side& client, services& svc,
                                             const http::request<http::empty_body>& header,
-                                            std::string_view path) {
+                                            std::string_view path, bool keep_alive) {
   unsigned version = header.version();
-  bool keep_alive = header.keep_alive() && !svc.stopping.load(std::memory_order_relaxed);
+  keep_alive = keep_alive && !svc.stopping.load(std::memory_order_relaxed);
   http::response<http::string_body> res{http::status::ok, version};
   res.keep_alive(keep_alive);
   if (header.method() != http::verb::get && header.method() != http::verb::head) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "proxy/client_io.hpp"
 #include "proxy/errors.hpp"
@@ -143,21 +144,13 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
                                request_outcome& out, relay_progress& progress) {
   const config& cfg = svc.cfg;
   upstream_connection& conn = *progress.conn;
-  response_parser<http::buffer_body> parser;
-  parser.header_limit(cfg.header_limit);
-  parser.body_limit(boost::none);
-  if (plan.method == http::verb::head) {
-    parser.skip(true);
-  }
-
-  conn.buffer.reserve(upstream_first_read_size);
-  conn.stream.expires_after(cfg.header_timeout);
-  auto [hec, hn] = co_await http::async_read_header(conn.stream, conn.buffer, parser, use_tuple);
-  if (hec) {
+  std::optional<response_parser<http::empty_body>> head_parser;
+  auto head_read = co_await read_response_head(
+      conn, head_parser, {.body = boost::none, .skip_body = plan.method == http::verb::head}, cfg);
+  if (auto ec = head_read.ec) {
     if (progress.client_gone) {
       co_return; // the watch closed the connection: nobody is left to answer
     }
-    auto ec = classify_upstream_error(hec, true);
     svc.rec.upstream_failed(upstream_failure_kind(ec));
     auto written = co_await write_error(client, plan.client_version, false, ec, cfg);
     out.status = written.status;
@@ -166,6 +159,7 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
     co_return;
   }
 
+  response_parser<http::buffer_body> parser{std::move(*head_parser)};
   const auto& upstream_res = parser.get();
   unsigned status = upstream_res.result_int();
   if (status >= 500) {
@@ -300,7 +294,8 @@ struct client_request {
 
 template <typename Body>
 client_request client_request_of(const http::request<Body>& message) {
-  return {message.base(), message.keep_alive(), message.has_content_length() || message.chunked()};
+  return {message.base(), keeps_alive(message.base()),
+          message.has_content_length() || message.chunked()};
 }
 
 awaitable<request_outcome> relay(client_side& client, services& svc, client_request request,

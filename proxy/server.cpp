@@ -28,6 +28,9 @@ namespace {
 
 constexpr std::size_t client_buffer_slack = 128 * 1024;
 
+// How long sessions closed at the end of the grace period get to unwind.
+constexpr std::chrono::seconds forced_close_wait{2};
+
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
@@ -266,22 +269,17 @@ awaitable<request_outcome> server::dispatch(client_side& client,
   bool serve_own = is_own_route(path) &&
                    (kind == listener_kind::metrics_only || !svc_.cfg.metrics_listen.has_value());
   if (serve_own || kind == listener_kind::metrics_only) {
-    // These answers never read a request body: close afterwards if one was sent.
-    bool body_unread = !parser.is_done();
-    request_outcome out;
+    // These answers never read a request body: with one sent, the connection closes after them
+    // (and they say so).
+    bool keep_alive = keeps_alive(header) && parser.is_done();
     if (serve_own) {
-      out = co_await handle_own_route(client, svc_, header, path);
-    } else {
-      http::response<http::string_body> res{http::status::not_found, header.version()};
-      res.set(http::field::content_type, "text/plain");
-      res.body() = "404 page not found";
-      res.keep_alive(header.keep_alive());
-      out = co_await write_response(client, std::move(res), svc_.cfg);
+      co_return co_await handle_own_route(client, svc_, header, path, keep_alive);
     }
-    if (body_unread) {
-      out.keep_alive = false;
-    }
-    co_return out;
+    http::response<http::string_body> res{http::status::not_found, header.version()};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = "404 page not found";
+    res.keep_alive(keep_alive);
+    co_return co_await write_response(client, std::move(res), svc_.cfg);
   }
   if (header.method() == http::verb::post && path == "/api/embed") {
     co_return co_await handle_embed(client, svc_, parser);
@@ -320,16 +318,22 @@ void server::stop(std::function<void()> on_drained) {
 
 awaitable<void> server::drain(std::function<void()> on_drained) {
   // Sessions end on their own threads; poll their count until none is left or time is up.
-  auto deadline = clock::now() + svc_.cfg.shutdown_grace;
   steady_timer tick{co_await net::this_coro::executor};
-  while (active_.load(std::memory_order_relaxed) > 0 && clock::now() < deadline) {
-    tick.expires_after(std::chrono::milliseconds(10));
-    co_await tick.async_wait(use_tuple);
-  }
+  auto wait_for_sessions = [&](clock::time_point deadline) -> awaitable<void> {
+    while (active_.load(std::memory_order_relaxed) > 0 && clock::now() < deadline) {
+      tick.expires_after(std::chrono::milliseconds(10));
+      co_await tick.async_wait(use_tuple);
+    }
+  };
+  co_await wait_for_sessions(clock::now() + svc_.cfg.shutdown_grace);
   if (active_.load(std::memory_order_relaxed) > 0) {
     log::warn(
         fmt::format("closing {} connection(s) still busy after the grace period", active_.load()));
     close_sessions(false);
+    // A closed client connection ends its request's work (the disconnect watches close the
+    // upstream calls): let the sessions unwind, so that no request is left suspended when the I/O
+    // contexts stop.
+    co_await wait_for_sessions(clock::now() + forced_close_wait);
   }
   on_drained();
 }

@@ -33,7 +33,7 @@ public:
 
   // Stops accepting and closes idle connections; busy ones close after their current request.
   // After --shutdown-grace everything still open is closed. `on_drained` runs once no session is
-  // left (or the grace period is over).
+  // left, or when some are still busy two seconds after that close (see active_sessions()).
   void stop(std::function<void()> on_drained);
 
   std::size_t active_sessions() const { return active_.load(std::memory_order_relaxed); }

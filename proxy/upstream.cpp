@@ -174,31 +174,53 @@ metrics::upstream_failure upstream_failure_kind(error_code ec) {
   return metrics::upstream_failure::reset;
 }
 
+awaitable<head_outcome> read_response_head(upstream_connection& conn,
+                                           std::optional<response_parser<http::empty_body>>& parser,
+                                           const response_head_limits& limits, const config& cfg) {
+  conn.buffer.reserve(upstream_first_read_size);
+  conn.stream.expires_after(cfg.header_timeout); // one deadline for the interim heads and the final
+  for (int interim = 0;; ++interim) {
+    parser.emplace();
+    parser->header_limit(cfg.header_limit);
+    parser->body_limit(limits.body);
+    parser->skip(limits.skip_body);
+    auto [ec, n] = co_await http::async_read_header(conn.stream, conn.buffer, *parser, use_tuple);
+    if (ec) {
+      bool started = interim > 0 || n > 0 || conn.buffer.size() > 0;
+      co_return head_outcome{classify_upstream_error(ec, true), started};
+    }
+    unsigned status = parser->get().result_int();
+    if (status >= 200) {
+      co_return head_outcome{{}, true};
+    }
+    if (status < 100 || status == 101 || interim == max_interim_responses) {
+      co_return head_outcome{make_error_code(errc::upstream_bad_response), true};
+    }
+  }
+}
+
 awaitable<exchange_outcome> exchange(upstream_connection& conn, std::string_view request,
-                                     response_parser<http::string_body>& parser,
-                                     const config& cfg) {
+                                     std::uint64_t body_limit, const config& cfg) {
   conn.stream.expires_after(cfg.idle_timeout);
   auto [wec, written] = co_await net::async_write(conn.stream, net::buffer(request), use_tuple);
   if (wec) {
-    co_return exchange_outcome{classify_upstream_error(wec, false), false};
+    co_return exchange_outcome{classify_upstream_error(wec, false), false, {}};
   }
-  conn.buffer.reserve(upstream_first_read_size);
-  conn.stream.expires_after(cfg.header_timeout);
-  auto [hec, header_bytes] =
-      co_await http::async_read_header(conn.stream, conn.buffer, parser, use_tuple);
+  std::optional<response_parser<http::empty_body>> head;
+  auto [hec, started] = co_await read_response_head(conn, head, {.body = body_limit}, cfg);
   if (hec) {
-    bool started = header_bytes > 0 || conn.buffer.size() > 0;
-    co_return exchange_outcome{classify_upstream_error(hec, true), started};
+    co_return exchange_outcome{hec, started, {}};
   }
+  response_parser<http::string_body> parser{std::move(*head)};
   while (!parser.is_done()) {
     conn.stream.expires_after(cfg.idle_timeout);
     auto [bec, n] = co_await http::async_read_some(conn.stream, conn.buffer, parser, use_tuple);
     if (bec) {
-      co_return exchange_outcome{classify_upstream_error(bec, false), true};
+      co_return exchange_outcome{classify_upstream_error(bec, false), true, {}};
     }
   }
   conn.stream.expires_never();
-  co_return exchange_outcome{{}, true};
+  co_return exchange_outcome{{}, true, parser.release()};
 }
 
 } // namespace meter

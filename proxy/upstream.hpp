@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,17 +98,42 @@ private:
   std::atomic<bool> closed_{false};
 };
 
-// Writes a complete request (its bytes, head and body) and reads the whole response (header within
-// --header-timeout, then each body piece within --idle-timeout), keeping the response body in
-// `parser`. Transport failures come back as errc values (timeouts, reset, bad response);
-// `response_started` tells whether any response byte arrived, which decides if a reused connection
-// may be retried.
-struct exchange_outcome {
+// How far reading a response got. `response_started` tells whether any response byte arrived,
+// which decides if a reused connection may be retried.
+struct head_outcome {
   error_code ec;
   bool response_started = false;
 };
+
+// The most interim (1xx) answers skipped before one response's final head.
+inline constexpr int max_interim_responses = 5;
+
+// What the parser of a response head is given.
+struct response_head_limits {
+  boost::optional<std::uint64_t> body; // the largest body accepted (none: unlimited)
+  bool skip_body = false;              // the answer to a HEAD request: no body follows
+};
+
+// Reads the head of the upstream's final answer into `parser` (made anew for each head) within
+// --header-timeout. Interim answers (1xx) are skipped, as Go's Transport skips them: taken for the
+// answer, they would leave the real one in the connection for whoever borrows it next. A status
+// below 100, a 101 (the proxy never asks for an upgrade) or more than max_interim_responses
+// interim answers are a bad response. Errors come back as errc values (see
+// classify_upstream_error).
+awaitable<head_outcome> read_response_head(upstream_connection& conn,
+                                           std::optional<response_parser<http::empty_body>>& parser,
+                                           const response_head_limits& limits, const config& cfg);
+
+// Writes a complete request (its bytes, head and body) and reads the whole response (its head as
+// read_response_head does, then each body piece within --idle-timeout), its body no larger than
+// `body_limit`. Transport failures come back as errc values (timeouts, reset, bad response).
+struct exchange_outcome {
+  error_code ec;
+  bool response_started = false;
+  http::response<http::string_body> response; // when !ec
+};
 awaitable<exchange_outcome> exchange(upstream_connection& conn, std::string_view request,
-                                     response_parser<http::string_body>& parser, const config& cfg);
+                                     std::uint64_t body_limit, const config& cfg);
 
 // Maps a transport error of an upstream exchange to the proxy's error values.
 error_code classify_upstream_error(error_code ec, bool waiting_for_header);

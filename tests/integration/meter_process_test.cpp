@@ -52,6 +52,24 @@ TEST_CASE("healthz: answers 200 and reports whether the upstream answers", "[pro
   }
 }
 
+TEST_CASE("healthz and metrics: a request body they do not read closes the connection, and "
+          "the answer says so",
+          "[process][own]") {
+  auto sim = start_sim();
+  auto meter = start_meter(sim.authority());
+  auto target = GENERATE(as<std::string>{}, "/healthz", "/metrics");
+  keepalive_connection c(meter.authority());
+  auto r = c.request("GET", target, "unread body", {{"Content-Type", "text/plain"}});
+  CHECK(r.status == 200);
+  CHECK(r.header("connection") == "close");
+  CHECK(c.peer_closed(5s));
+  keepalive_connection bodiless(meter.authority());
+  auto kept = bodiless.request("GET", target);
+  CHECK(kept.status == 200);
+  CHECK_FALSE(kept.header("connection"));
+  CHECK(bodiless.request("GET", target).status == 200); // the same connection serves again
+}
+
 TEST_CASE("metrics: /metrics answers Prometheus text and is not relayed", "[process][own]") {
   auto sim = start_sim();
   auto meter = start_meter(sim.authority());
@@ -180,20 +198,27 @@ TEST_CASE("process: SIGTERM lets an in-flight request finish, then exits 0", "[p
   CHECK(*status == 0);
 }
 
-TEST_CASE("process: SIGTERM with a stuck request exits 0 after the grace period",
+TEST_CASE("process: SIGTERM with stuck requests exits 0 after the grace period, their work "
+          "unwound",
           "[process][signal]") {
   auto sim = start_sim();
-  auto meter = start_meter(sim.authority(), {"--shutdown-grace", "1s"});
-  auto pending = std::async(std::launch::async, [&] {
-    try {
-      return request(meter.authority(), "POST", "/api/embed",
-                     embed_body("all-minilm", {"@sleep=20000;stuck"}), json_headers, 30s)
-          .status;
-    } catch (const std::runtime_error&) {
-      return 0u;
-    }
-  });
-  REQUIRE(wait_until(5s, [&] { return sim_stats(sim.authority()).embed_in_flight >= 1; }));
+  // Several split requests on two I/O threads: their sub-calls hold upstream slots of the main
+  // thread's limiter, which must outlive them.
+  auto meter = start_meter(sim.authority(), {"--shutdown-grace", "1s", "--threads", "2"});
+  std::vector<std::future<unsigned>> pending;
+  for (int i = 0; i < 4; ++i) {
+    pending.push_back(std::async(std::launch::async, [&] {
+      try {
+        return request(meter.authority(), "POST", "/api/embed",
+                       embed_body("all-minilm", {"@sleep=20000;stuck", "@sleep=20000;too"}),
+                       json_headers, 30s)
+            .status;
+      } catch (const std::runtime_error&) {
+        return 0u;
+      }
+    }));
+  }
+  REQUIRE(wait_until(5s, [&] { return sim_stats(sim.authority()).embed_in_flight >= 4; }));
   auto signalled = steady::now();
   meter.send_signal(SIGTERM);
   auto status = meter.wait_exit(8s);
@@ -201,7 +226,12 @@ TEST_CASE("process: SIGTERM with a stuck request exits 0 after the grace period"
   INFO(meter.stderr_text());
   CHECK(*status == 0);
   CHECK(ms_between(signalled, steady::now()) < 6000);
-  pending.get();
+  // Closing the clients ended every request: none was left suspended at exit.
+  CHECK(meter.stderr_text().find("unfinished") == std::string::npos);
+  CHECK(meter.stderr_text().find("info stopped") != std::string::npos);
+  for (auto& p : pending) {
+    CHECK(p.get() == 0u); // the connection closed without an answer
+  }
 }
 
 TEST_CASE("process: a client that vanishes mid-stream does not kill the proxy (SIGPIPE)",

@@ -189,6 +189,58 @@ TEST_CASE("relay: status code and reason phrase are relayed unchanged", "[relay]
   }
 }
 
+TEST_CASE("relay: interim 1xx answers of the upstream are skipped, and the final one reaches its "
+          "own client",
+          "[relay][status]") {
+  auto sim = start_sim();
+  // One I/O thread and one pooled connection at a time: a final answer left in the connection
+  // would be read by the next request.
+  auto meter = start_meter(sim.authority(), {"--threads", "1"});
+  SECTION("pass-through: the final answer comes 200 ms after two interim ones") {
+    std::string body =
+        R"({"model":"llama3.2","prompt":"@interim=2;@hdrdelay=200;first","stream":false})";
+    auto r = request(meter.authority(), "POST", "/api/generate", body, json_headers);
+    CHECK(r.status == 200);
+    CHECK(r.reason == "OK");
+    auto j = parse_json(r.body);
+    CHECK(j["done"] == true);
+    CHECK(j["response"].is_string());
+    auto next = request(meter.authority(), "GET", "/api/tags");
+    CHECK(next.status == 200);
+    CHECK(parse_json(next.body).contains("models"));
+  }
+  SECTION("/api/embed sub-calls") {
+    std::vector<std::string> inputs{"@interim=1;@hdrdelay=200;a", "b"};
+    auto r = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", inputs),
+                     json_headers);
+    REQUIRE(r.status == 200);
+    auto vectors = raw_vectors(r.body);
+    REQUIRE(vectors.size() == 2);
+    CHECK(vectors[0] == direct_vector(sim.authority(), "all-minilm", inputs[0]));
+    CHECK(vectors[1] == direct_vector(sim.authority(), "all-minilm", inputs[1]));
+    auto next = request(meter.authority(), "POST", "/api/embed", embed_body("all-minilm", {"c"}),
+                        json_headers);
+    REQUIRE(next.status == 200);
+    CHECK(raw_vectors(next.body) ==
+          std::vector<std::string>{direct_vector(sim.authority(), "all-minilm", "c")});
+  }
+  SECTION("five interim answers are accepted, a sixth is a bad response (502)") {
+    auto five =
+        request(meter.authority(), "POST", "/api/generate",
+                R"({"model":"llama3.2","prompt":"@interim=5;x","stream":false})", json_headers);
+    CHECK(five.status == 200);
+    auto six =
+        request(meter.authority(), "POST", "/api/generate",
+                R"({"model":"llama3.2","prompt":"@interim=6;x","stream":false})", json_headers);
+    CHECK(six.status == 502);
+    CHECK(parse_json(six.body)["error"].is_string());
+    auto embed = request(meter.authority(), "POST", "/api/embed",
+                         embed_body("all-minilm", {"a", "@interim=6;b"}), json_headers);
+    CHECK(embed.status == 502);
+    CHECK(parse_json(embed.body)["error"].is_string());
+  }
+}
+
 TEST_CASE("relay: HEAD keeps the upstream's Content-Length and sends no body", "[relay][head]") {
   auto sim = start_sim();
   auto meter = start_meter(sim.authority());

@@ -24,6 +24,7 @@ a pull model name); several may be chained, e.g. "@hdrdelay=50;@sleep=10;text":
   @status=CODE;msg   answer CODE with {"error":"msg"}
   @drop;             send the head and part of the body, then close (streams: after the first line)
   @chunked=N;        force chunked framing in N chunks, with a chunk extension and a trailer
+  @interim=N;        send N interim answers (HTTP/1.1 102 Processing) at once, before the real one
   @gap=MS;           streams: pause between lines (pull: one pause after the first progress line)
   @streamerror=msg;  streams: {"error":"msg"} after the first line, status stays 200
   @edge;             embed: a unit vector with 1e-7, -0, 1e-45, 9.999999e-7, ... (formatting cases)

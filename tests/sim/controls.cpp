@@ -54,8 +54,8 @@ controls parse_controls(std::string_view text) {
       c.status_message = std::string(text.substr(next));
       c.prefix_length = text.size();
       return c;
-    } else if (has_value &&
-               (name == "sleep" || name == "hdrdelay" || name == "gap" || name == "chunked")) {
+    } else if (has_value && (name == "sleep" || name == "hdrdelay" || name == "gap" ||
+                             name == "chunked" || name == "interim")) {
       auto number = parse_count(value);
       if (!number) {
         break;
@@ -66,6 +66,8 @@ controls parse_controls(std::string_view text) {
         c.hdrdelay_ms = number;
       } else if (name == "gap") {
         c.gap_ms = number;
+      } else if (name == "interim") {
+        c.interim = std::min<std::uint32_t>(*number, max_control_interim);
       } else {
         c.chunks = std::clamp<std::uint32_t>(*number, 1, max_control_chunks);
       }

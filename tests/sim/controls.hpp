@@ -32,6 +32,7 @@ struct controls {
   std::optional<std::uint32_t> hdrdelay_ms;
   std::optional<std::uint32_t> gap_ms;
   std::optional<std::uint32_t> chunks;
+  std::optional<std::uint32_t> interim; // interim (102) answers sent before the real one
   std::optional<unsigned> status;
   std::string status_message;
   std::optional<std::string> stream_error;
@@ -42,6 +43,7 @@ struct controls {
   bool any() const { return prefix_length > 0; }
 };
 
+inline constexpr std::uint32_t max_control_interim = 16;
 inline constexpr std::uint32_t max_control_delay_ms = 3'600'000; // longer values are clamped
 inline constexpr std::uint32_t max_control_chunks = 4096;
 

@@ -132,6 +132,9 @@ awaitable<void> serve_embed(exchange& ex, embed_api api) {
     co_return;
   }
   admission admitted(ctx.runner);
+  if (!co_await send_interim(ex, plan.interim)) {
+    co_return;
+  }
 
   auto cold = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double, std::milli>(ctx.cfg.cold_load_ms));

@@ -38,6 +38,7 @@ void plan_inputs(embed_plan& plan, std::vector<std::string> texts, std::int64_t 
       in.error = input_error{context_error_status, fit.error};
     }
     plan.hdrdelay_ms = std::max(plan.hdrdelay_ms, in.ctl.hdrdelay_ms.value_or(0));
+    plan.interim = std::max(plan.interim, in.ctl.interim.value_or(0));
     plan.drop |= in.ctl.drop;
     if (!plan.chunks && in.ctl.chunks) {
       plan.chunks = in.ctl.chunks;

@@ -41,6 +41,7 @@ struct embed_plan {
   std::vector<input_plan> inputs;   // empty: zero inputs (model still loads)
   // Request-level controls gathered from the inputs.
   std::uint32_t hdrdelay_ms = 0;
+  std::uint32_t interim = 0;
   bool drop = false;
   std::optional<std::uint32_t> chunks;
 };

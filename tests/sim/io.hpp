@@ -88,6 +88,8 @@ void finish_exchange(exchange& ex);
 
 // Reads the whole request body (sending 100 Continue first when asked); false if the client left.
 awaitable<bool> read_body(exchange& ex);
+// Writes `count` interim answers (102 Processing), as @interim asks; false if the client left.
+awaitable<bool> send_interim(exchange& ex, std::uint32_t count);
 // Writes a complete answer with Go's framing; honours @chunked and @drop.
 awaitable<void> send_reply(exchange& ex, reply r, send_options options = {});
 // Waits `delay` unless the client closes the connection first (then marks closed_early and

@@ -53,6 +53,14 @@ std::string encode_chunked(std::string_view body, std::optional<std::uint32_t> c
 
 } // namespace
 
+awaitable<bool> send_interim(exchange& ex, std::uint32_t count) {
+  std::string heads;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    heads += "HTTP/1.1 102 Processing\r\n\r\n";
+  }
+  co_return heads.empty() || co_await write_all(ex, heads);
+}
+
 void finish_exchange(exchange& ex) {
   if (ex.seq == 0) {
     return;

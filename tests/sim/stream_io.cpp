@@ -84,6 +84,9 @@ awaitable<void> serve_generation(exchange& ex, bool chat) {
     co_return;
   }
   generation_plan& plan = std::get<generation_plan>(planned);
+  if (!co_await send_interim(ex, plan.ctl.interim.value_or(0))) {
+    co_return;
+  }
   send_options options{plan.ctl.chunks, plan.ctl.drop};
   if (ctx.dice.roll(ctx.cfg.error_rate, "error", ex.body)) {
     ctx.state.fault_injected();

@@ -194,6 +194,15 @@ TEST_CASE("load_duration is the largest of the parts and prompt_eval_count their
   CHECK(merged.at("embedding_durations") == nlohmann::json{1, 2, 3});
 }
 
+TEST_CASE("prompt_eval_count sums past the int64 range wrap around as Go's int does") {
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  const std::vector<embed_result> results = {result("[1]", 1, max), result("[2]", 2, max),
+                                             result("[3]", 3, 3)};
+  const auto merged = nlohmann::json::parse(merge_embed_reply(R"("m")", results, 9));
+  CHECK(merged.at("prompt_eval_count") == 1); // max + max + 3 modulo 2^64
+  CHECK(merged.at("embedding_prompt_eval_counts") == nlohmann::json{max, max, 3});
+}
+
 TEST_CASE("Extreme integers are written in full") {
   const std::int64_t max = std::numeric_limits<std::int64_t>::max();
   const std::vector<embed_result> results = {result("[1]", max, max), result("[2]", -1, -5)};

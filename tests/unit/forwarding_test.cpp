@@ -112,6 +112,56 @@ TEST_CASE("forwarding: the upstream request keeps method, target and Origin, set
     CHECK(forwarded["X-Forwarded-Host"] == "public.example");
     CHECK(forwarded.count("X-Forwarded-Host") == 1);
   }
+  SECTION("every X-Forwarded-For field counts, in order") {
+    auto hops =
+        client_request("X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2, 10.0.0.3\r\n");
+    auto forwarded = parsed_upstream_head(hops, ctx);
+    CHECK(forwarded.count("X-Forwarded-For") == 1);
+    CHECK(forwarded["X-Forwarded-For"] == "10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7");
+  }
+}
+
+TEST_CASE("forwarding: fields named in any Connection field stay behind", "[forwarding]") {
+  http::fields from;
+  from.insert(http::field::connection, "X-One");
+  from.insert(http::field::connection, "x-two, keep-alive");
+  from.insert("X-One", "1");
+  from.insert("X-Two", "2");
+  from.insert("X-Three", "3");
+  http::fields to;
+  meter::copy_end_to_end_fields(from, to);
+  CHECK(to.count("X-One") == 0);
+  CHECK(to.count("X-Two") == 0);
+  CHECK(to["X-Three"] == "3");
+}
+
+TEST_CASE("forwarding: keep-alive is read from every Connection field, as Go reads it",
+          "[forwarding]") {
+  struct example {
+    std::vector<std::string> connection;
+    unsigned version;
+    bool keeps_alive;
+  };
+  const std::vector<example> examples = {
+      {{}, 11, true},
+      {{}, 10, false},
+      {{"close"}, 11, false},
+      {{"X-A", "close"}, 11, false},
+      {{"X-A, Close"}, 11, false},
+      {{"keep-alive"}, 10, true},
+      {{"X-A", "Keep-Alive"}, 10, true},
+      {{"keep-alive", "close"}, 10, false},
+      {{"upgrade"}, 11, true},
+  };
+  for (const auto& e : examples) {
+    http::fields fields;
+    for (const auto& value : e.connection) {
+      fields.insert(http::field::connection, value);
+    }
+    INFO("HTTP/" << e.version / 10 << "." << e.version % 10 << ", " << e.connection.size()
+                 << " Connection field(s)");
+    CHECK(meter::keeps_alive(fields, e.version) == e.keeps_alive);
+  }
 }
 
 TEST_CASE("forwarding: the upstream request head, byte for byte", "[forwarding]") {
