@@ -7,16 +7,15 @@ namespace meter {
 
 io_threads::io_threads(unsigned count) {
   for (unsigned i = 0; i < std::max(1u, count); ++i) {
-    // Concurrency hint 1: each context is run by one thread, so Asio can skip some locking.
-    contexts_.push_back(std::make_unique<net::io_context>(1));
+    contexts_.push_back(std::make_unique<context>());
     guards_.push_back(net::make_work_guard(*contexts_.back()));
   }
 }
 
 io_threads::~io_threads() {
   guards_.clear();
-  while (!contexts_.empty()) {
-    contexts_.pop_back();
+  for (auto& ctx : contexts_) {
+    ctx->destroy_pending_handlers();
   }
 }
 

@@ -16,8 +16,10 @@ namespace meter {
 class io_threads {
 public:
   explicit io_threads(unsigned count);
-  ~io_threads(); // destroys the contexts last to first: handlers left on the others may still
-                 // refer to objects of context 0 (the upstream slots, the listeners)
+  // Destroys the handlers left on every context before it destroys any context: a handler of one
+  // context may hold an I/O object of another (an accept on context 0 holds the socket it was
+  // opening for another thread).
+  ~io_threads();
   io_threads(const io_threads&) = delete;
   io_threads& operator=(const io_threads&) = delete;
 
@@ -36,8 +38,15 @@ public:
   void stop();
 
 private:
+  // Each run by one thread (concurrency hint 1); its pending handlers can be destroyed early.
+  class context : public net::io_context {
+  public:
+    context() : net::io_context(1) {}
+    void destroy_pending_handlers() { shutdown(); } // the io_context destructor repeats it
+  };
+
   using work_guard = net::executor_work_guard<net::io_context::executor_type>;
-  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<std::unique_ptr<context>> contexts_;
   std::vector<work_guard> guards_;
   std::size_t next_ = 0;
 };
