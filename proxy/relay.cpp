@@ -144,7 +144,7 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
                                request_outcome& out, relay_progress& progress) {
   const config& cfg = svc.cfg;
   upstream_connection& conn = *progress.conn;
-  std::optional<response_parser<http::empty_body>> head_parser;
+  std::optional<response_parser<http::buffer_body>> head_parser;
   auto head_read = co_await read_response_head(
       conn, head_parser, {.body = boost::none, .skip_body = plan.method == http::verb::head}, cfg);
   if (auto ec = head_read.ec) {
@@ -159,7 +159,7 @@ awaitable<void> relay_response(client_side& client, services& svc, response_plan
     co_return;
   }
 
-  response_parser<http::buffer_body> parser{std::move(*head_parser)};
+  auto& parser = *head_parser;
   const auto& upstream_res = parser.get();
   unsigned status = upstream_res.result_int();
   if (status >= 500) {

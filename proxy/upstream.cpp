@@ -174,8 +174,9 @@ metrics::upstream_failure upstream_failure_kind(error_code ec) {
   return metrics::upstream_failure::reset;
 }
 
+template <typename Body>
 awaitable<head_outcome> read_response_head(upstream_connection& conn,
-                                           std::optional<response_parser<http::empty_body>>& parser,
+                                           std::optional<response_parser<Body>>& parser,
                                            const response_head_limits& limits, const config& cfg) {
   conn.buffer.reserve(upstream_first_read_size);
   conn.stream.expires_after(cfg.header_timeout); // one deadline for the interim heads and the final
@@ -199,6 +200,15 @@ awaitable<head_outcome> read_response_head(upstream_connection& conn,
   }
 }
 
+template awaitable<head_outcome>
+read_response_head<http::buffer_body>(upstream_connection&,
+                                      std::optional<response_parser<http::buffer_body>>&,
+                                      const response_head_limits&, const config&);
+template awaitable<head_outcome>
+read_response_head<http::string_body>(upstream_connection&,
+                                      std::optional<response_parser<http::string_body>>&,
+                                      const response_head_limits&, const config&);
+
 awaitable<exchange_outcome> exchange(upstream_connection& conn, std::string_view request,
                                      std::uint64_t body_limit, const config& cfg) {
   conn.stream.expires_after(cfg.idle_timeout);
@@ -206,12 +216,12 @@ awaitable<exchange_outcome> exchange(upstream_connection& conn, std::string_view
   if (wec) {
     co_return exchange_outcome{classify_upstream_error(wec, false), false, {}};
   }
-  std::optional<response_parser<http::empty_body>> head;
+  std::optional<response_parser<http::string_body>> head;
   auto [hec, started] = co_await read_response_head(conn, head, {.body = body_limit}, cfg);
   if (hec) {
     co_return exchange_outcome{hec, started, {}};
   }
-  response_parser<http::string_body> parser{std::move(*head)};
+  auto& parser = *head;
   while (!parser.is_done()) {
     conn.stream.expires_after(cfg.idle_timeout);
     auto [bec, n] = co_await http::async_read_some(conn.stream, conn.buffer, parser, use_tuple);

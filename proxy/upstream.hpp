@@ -120,8 +120,10 @@ struct response_head_limits {
 // below 100, a 101 (the proxy never asks for an upgrade) or more than max_interim_responses
 // interim answers are a bad response. Errors come back as errc values (see
 // classify_upstream_error).
+// Instantiated for http::buffer_body (the relay) and http::string_body (exchange).
+template <typename Body>
 awaitable<head_outcome> read_response_head(upstream_connection& conn,
-                                           std::optional<response_parser<http::empty_body>>& parser,
+                                           std::optional<response_parser<Body>>& parser,
                                            const response_head_limits& limits, const config& cfg);
 
 // Writes a complete request (its bytes, head and body) and reads the whole response (its head as
