@@ -85,9 +85,9 @@ void for_each_forwarded_field(const http::request_header<>& client, const forwar
   }
   // Earlier hops, from every X-Forwarded-For field in order, then the client.
   std::string hops;
-  for (const auto& f : client) {
-    if (boost::beast::iequals(f.name_string(), "X-Forwarded-For") && !f.value().empty()) {
-      hops.append(hops.empty() ? "" : ", ").append(f.value());
+  for (auto [it, last] = client.equal_range("X-Forwarded-For"); it != last; ++it) {
+    if (!it->value().empty()) {
+      hops.append(hops.empty() ? "" : ", ").append(it->value());
     }
   }
   if (!ctx.client_ip.empty()) {
